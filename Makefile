@@ -1,0 +1,41 @@
+# yt8m-tfx. `make run` and `make test` both create/refresh the virtualenv first.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+export TF_USE_LEGACY_KERAS := 1
+export TF_CPP_MIN_LOG_LEVEL := 2
+
+# Where `make run` puts its synthetic data and pipeline outputs.
+RUN_DIR ?= tfx_output
+RUN_ARGS ?=
+
+.PHONY: venv run test test-fast schema bench clean
+
+venv: $(VENV)/.installed
+
+# --ignore-requires-python: TFX 1.16 declares Python < 3.11 but its cp311 wheels work (README).
+# requirements.lock pins every transitive package so pip resolves in seconds instead of backtracking.
+$(VENV)/.installed: requirements.txt requirements-dev.txt requirements.lock pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --ignore-requires-python \
+	    -r requirements.txt -r requirements-dev.txt -c requirements.lock
+	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
+	touch $@
+
+run: venv
+	$(PY) local_runner.py --pipeline_root=$(RUN_DIR) $(RUN_ARGS)
+
+test: venv
+	$(PY) -m pytest -v -rs --durations=15 tests
+
+test-fast: venv
+	$(PY) -m pytest -q -m "not slow" tests
+
+schema: venv
+	$(PY) -m yt8m_tfx.schema
+
+bench: venv
+	$(PY) -m bench.run_all
+
+clean:
+	rm -rf $(RUN_DIR)

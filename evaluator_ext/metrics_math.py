@@ -1,0 +1,210 @@
+"""Pure numpy YouTube-8M metrics: the one implementation the TFMA plugin, tests and benches use.
+
+Definitions follow the starter code's eval_util (Kaggle GAP, hit@1, PERR) with non-interpolated AP.
+Ties in score are ordered negatives-first so every merge order gives the same number.
+"""
+from __future__ import annotations
+
+import dataclasses
+from typing import Optional, Tuple
+
+import numpy as np
+
+DEFAULT_TOP_K = 20
+# Exact GAP keeps every (score, is_positive) pair; past this many pairs (~80 MB) it switches to bins.
+DEFAULT_MAX_EXACT_PAIRS = 10_000_000
+DEFAULT_NUM_BINS = 100_000
+
+
+def top_k_pairs(predictions: np.ndarray, labels: np.ndarray, top_k: int = DEFAULT_TOP_K
+                ) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per video: the top_k (class, score, is_positive) triplets, each [num_videos, k].
+
+    predictions: [N, C] scores; labels: [N, C] multi-hot (anything > 0 counts as positive).
+    """
+    predictions = np.asarray(predictions)
+    labels = np.asarray(labels)
+    if predictions.shape != labels.shape or predictions.ndim != 2:
+        raise ValueError(f"predictions {predictions.shape} and labels {labels.shape} must both be [N, C]")
+    k = min(top_k, predictions.shape[1])
+    classes = np.argpartition(-predictions, k - 1, axis=1)[:, :k]
+    rows = np.arange(predictions.shape[0])[:, None]
+    scores = predictions[rows, classes]
+    order = np.argsort(-scores, axis=1, kind="stable")
+    classes = classes[rows, order]
+    return classes, scores[rows, order], labels[rows, classes] > 0
+
+
+def average_precision(scores: np.ndarray, positives: np.ndarray, num_positives: int) -> float:
+    """Non-interpolated AP of pooled items: sum of precision@i at each positive / num_positives."""
+    scores = np.asarray(scores, np.float64).ravel()
+    positives = np.asarray(positives, bool).ravel()
+    if num_positives <= 0:
+        return 0.0
+    # Sort by score descending, negatives first within a tie (lexsort: last key is primary).
+    order = np.lexsort((positives, -scores))
+    hits = positives[order]
+    ranks = np.arange(1, hits.size + 1, dtype=np.float64)
+    precision_at_hits = np.cumsum(hits)[hits] / ranks[hits]
+    return float(precision_at_hits.sum() / num_positives)
+
+
+def gap(predictions: np.ndarray, labels: np.ndarray, top_k: int = DEFAULT_TOP_K) -> float:
+    """Global Average Precision (Kaggle YouTube-8M): AP over all videos' pooled top_k predictions.
+
+    The denominator counts every positive label, including those that fell outside a video's top_k.
+    """
+    _, scores, positives = top_k_pairs(predictions, labels, top_k)
+    return average_precision(scores, positives, int((np.asarray(labels) > 0).sum()))
+
+
+def hit_at_one(predictions: np.ndarray, labels: np.ndarray) -> float:
+    """Fraction of videos whose highest-scored class is one of their labels."""
+    return float(np.mean(hit_at_one_per_video(predictions, labels)))
+
+
+def hit_at_one_per_video(predictions: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    predictions = np.asarray(predictions)
+    top = np.argmax(predictions, axis=1)
+    return (np.asarray(labels)[np.arange(predictions.shape[0]), top] > 0).astype(np.float64)
+
+
+def perr_per_video(predictions: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Precision at equal recall rate per video: with L labels, the precision of the top L scores.
+
+    Like the starter code, a video without labels scores 0 and only scores > 0 can be hits.
+    """
+    predictions = np.asarray(predictions)
+    positive = np.asarray(labels) > 0
+    num_labels = positive.sum(axis=1)
+    order = np.argsort(-predictions, axis=1, kind="stable")
+    ranked_positive = np.take_along_axis(positive & (predictions > 0), order, axis=1)
+    hits_in_top = np.cumsum(ranked_positive, axis=1)
+    rows = np.arange(predictions.shape[0])
+    safe = np.maximum(num_labels, 1)
+    return np.where(num_labels > 0, hits_in_top[rows, safe - 1] / safe, 0.0)
+
+
+def perr(predictions: np.ndarray, labels: np.ndarray) -> float:
+    return float(np.mean(perr_per_video(predictions, labels)))
+
+
+@dataclasses.dataclass
+class GapState:
+    """Mergeable GAP accumulator with bounded memory.
+
+    Exact mode keeps each video's top-k (score, is_positive) pairs. When more than `max_exact_pairs`
+    are held it folds them into `num_bins` equal-width score bins over [0, 1] (positive and negative
+    counts). Within a bin the order is unknown, so binned mode reports the midpoint of the best-case
+    (positives first) and worst-case (negatives first) AP; `error_bound()` is half their gap, computed
+    from the counts themselves, so the reported GAP is within error_bound of the exact one.
+    """
+    max_exact_pairs: int = DEFAULT_MAX_EXACT_PAIRS
+    num_bins: int = DEFAULT_NUM_BINS
+    num_positives: int = 0
+    scores: list = dataclasses.field(default_factory=list)
+    positives: list = dataclasses.field(default_factory=list)
+    num_pairs: int = 0
+    bin_positives: Optional[np.ndarray] = None
+    bin_negatives: Optional[np.ndarray] = None
+
+    @property
+    def binned(self) -> bool:
+        return self.bin_positives is not None
+
+    def add(self, scores: np.ndarray, positives: np.ndarray, num_positives: int) -> "GapState":
+        """Adds pooled top-k pairs (any shape) and the number of positive labels they came from."""
+        scores = np.asarray(scores, np.float32).ravel()
+        positives = np.asarray(positives, bool).ravel()
+        self.num_positives += int(num_positives)
+        if self.binned:
+            self._add_to_bins(scores, positives)
+        else:
+            self.scores.append(scores)
+            self.positives.append(positives)
+            self.num_pairs += scores.size
+            if self.num_pairs > self.max_exact_pairs:
+                self._to_bins()
+        return self
+
+    def add_videos(self, predictions: np.ndarray, labels: np.ndarray, top_k: int = DEFAULT_TOP_K) -> "GapState":
+        _, scores, positives = top_k_pairs(predictions, labels, top_k)
+        return self.add(scores, positives, int((np.asarray(labels) > 0).sum()))
+
+    def merge(self, other: "GapState") -> "GapState":
+        self.num_positives += other.num_positives
+        if other.binned:
+            if not self.binned:
+                self._to_bins()
+            self.bin_positives += other.bin_positives
+            self.bin_negatives += other.bin_negatives
+        else:
+            for s, p in zip(other.scores, other.positives):
+                # add() without counting positives twice
+                if self.binned:
+                    self._add_to_bins(s, p)
+                else:
+                    self.scores.append(s)
+                    self.positives.append(p)
+                    self.num_pairs += s.size
+            if not self.binned and self.num_pairs > self.max_exact_pairs:
+                self._to_bins()
+        return self
+
+    def compact(self) -> "GapState":
+        if len(self.scores) > 1:
+            self.scores = [np.concatenate(self.scores)]
+            self.positives = [np.concatenate(self.positives)]
+        return self
+
+    def result(self) -> float:
+        if self.binned:
+            low, high = self._binned_bounds()
+            return (low + high) / 2.0
+        self.compact()
+        if not self.scores:
+            return 0.0
+        return average_precision(self.scores[0], self.positives[0], self.num_positives)
+
+    def error_bound(self) -> float:
+        """0 in exact mode; in binned mode the largest possible |result() - exact GAP|."""
+        if not self.binned:
+            return 0.0
+        low, high = self._binned_bounds()
+        return (high - low) / 2.0
+
+    # -- binned mode -------------------------------------------------------------------------
+    def _bin_index(self, scores: np.ndarray) -> np.ndarray:
+        return np.clip((np.clip(scores, 0.0, 1.0) * self.num_bins).astype(np.int64), 0, self.num_bins - 1)
+
+    def _add_to_bins(self, scores, positives):
+        index = self._bin_index(scores)
+        self.bin_positives += np.bincount(index[positives], minlength=self.num_bins)
+        self.bin_negatives += np.bincount(index[~positives], minlength=self.num_bins)
+
+    def _to_bins(self):
+        self.bin_positives = np.zeros(self.num_bins, np.int64)
+        self.bin_negatives = np.zeros(self.num_bins, np.int64)
+        for s, p in zip(self.scores, self.positives):
+            self._add_to_bins(s, p)
+        self.scores, self.positives, self.num_pairs = [], [], 0
+
+    def _binned_bounds(self) -> Tuple[float, float]:
+        from scipy.special import digamma  # scipy ships with TFMA
+        if self.num_positives <= 0:
+            return 0.0, 0.0
+        # Walk bins from the highest score down.
+        pos = self.bin_positives[::-1].astype(np.float64)
+        neg = self.bin_negatives[::-1].astype(np.float64)
+        pos_before = np.cumsum(pos) - pos
+        items_before = np.cumsum(pos + neg) - (pos + neg)
+
+        def sum_precisions(offset_items):
+            # sum_{i=1..p} (P+i)/(T+i) = p - (T-P) * (digamma(T+p+1) - digamma(T+1))
+            t = items_before + offset_items
+            harmonic = digamma(t + pos + 1.0) - digamma(t + 1.0)
+            return np.where(pos > 0, pos - (t - pos_before) * harmonic, 0.0).sum()
+
+        high = sum_precisions(0.0) / self.num_positives   # positives first in each bin
+        low = sum_precisions(neg) / self.num_positives    # negatives first in each bin
+        return float(low), float(high)

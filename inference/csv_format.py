@@ -1,0 +1,38 @@
+"""The Kaggle / starter-code predictions CSV: `VideoId,LabelConfidencePairs`.
+
+Each row: `<video id>,<class> <score> <class> <score> ...`, the top_k classes by descending score,
+scores printed with `%g`, exactly like the starter code's inference.py.
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+HEADER = "VideoId,LabelConfidencePairs"
+
+
+def format_row(video_id, class_indices: Sequence[int], scores: Sequence[float]) -> str:
+    if isinstance(video_id, bytes):
+        video_id = video_id.decode("utf-8")
+    if len(class_indices) != len(scores):
+        raise ValueError(f"{len(class_indices)} classes but {len(scores)} scores for video {video_id!r}")
+    order = np.argsort(-np.asarray(scores, np.float64), kind="stable")
+    pairs = " ".join("%i %g" % (int(class_indices[i]), float(scores[i])) for i in order)
+    return f"{video_id},{pairs}"
+
+
+def top_k_rows(video_ids, probabilities: np.ndarray, top_k: int = 20):
+    """Rows for a batch of full probability vectors [B, C] (used by the standalone CLI and tests)."""
+    probabilities = np.asarray(probabilities)
+    k = min(top_k, probabilities.shape[1])
+    top = np.argpartition(-probabilities, k - 1, axis=1)[:, :k]
+    for video_id, classes, row in zip(video_ids, top, probabilities):
+        yield format_row(video_id, classes, row[classes])
+
+
+def parse_row(line: str):
+    """Inverse of format_row: (video_id, [class ids], [scores])."""
+    video_id, pairs = line.rstrip("\n").split(",", 1)
+    tokens = pairs.split()
+    return video_id, [int(t) for t in tokens[0::2]], [float(t) for t in tokens[1::2]]

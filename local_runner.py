@@ -1,0 +1,122 @@
+"""Run the yt8m-tfx pipeline locally with LocalDagRunner (the starter code's train/eval/inference in one go).
+
+With no data flags it writes a small synthetic YouTube-8M dataset into the pipeline root first, so
+`python local_runner.py` works on a fresh machine. Real data:
+  python local_runner.py --train_data_pattern='/data/yt8m/train*.tfrecord' \
+                         --eval_data_pattern='/data/yt8m/validate*.tfrecord' --model=MoeModel
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+import yt8m_tfx  # noqa: F401  (TF_USE_LEGACY_KERAS=1 for this process and its Beam workers)
+
+
+def parse_args(argv=None):
+    from pipeline import configs
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    data = p.add_argument_group("data (like the starter code)")
+    data.add_argument("--data_dir", help="directory holding train*.tfrecord and validate*.tfrecord")
+    data.add_argument("--train_data_pattern", help="glob of training shards (overrides --data_dir)")
+    data.add_argument("--eval_data_pattern", help="glob of evaluation shards (overrides --data_dir)")
+    data.add_argument("--inference_data_pattern",
+                      help="glob of shards to predict (default: the eval split), e.g. test*.tfrecord")
+    data.add_argument("--synthetic_videos", type=int, default=2000,
+                      help="training videos to generate when no data is given (eval gets a quarter)")
+    data.add_argument("--frame_features", action="store_true", help="frame-level SequenceExample input")
+    data.add_argument("--feature_names", default="", help="comma-separated features, default all")
+    model = p.add_argument_group("model and training")
+    model.add_argument("--model", default=configs.MODEL)
+    model.add_argument("--label_loss", default="CrossEntropyLoss")
+    model.add_argument("--moe_num_mixtures", type=int, default=2)
+    model.add_argument("--train_steps", type=int, default=configs.TRAIN_STEPS)
+    model.add_argument("--eval_steps", type=int, default=configs.EVAL_STEPS)
+    model.add_argument("--batch_size", type=int, default=configs.BATCH_SIZE)
+    model.add_argument("--base_learning_rate", type=float, default=0.01)
+    model.add_argument("--top_k", type=int, default=configs.TOP_K)
+    run = p.add_argument_group("pipeline")
+    run.add_argument("--pipeline_name", default=configs.PIPELINE_NAME)
+    run.add_argument("--pipeline_root", default=configs.default_pipeline_root())
+    run.add_argument("--serving_model_dir", help="Pusher destination (default <pipeline_root>/serving_model)")
+    run.add_argument("--gap_threshold", type=float, default=configs.GAP_THRESHOLD,
+                     help="minimum eval GAP for the model to be blessed")
+    run.add_argument("--beam_direct_num_workers", type=int, default=0, help="0 = one per core")
+    run.add_argument("--beam_direct_running_mode", default="multi_processing",
+                     choices=["in_memory", "multi_threading", "multi_processing"])
+    run.add_argument("--disable_cache", action="store_true")
+    return p.parse_args(argv)
+
+
+def resolve_data_patterns(args):
+    """(train pattern, eval pattern); generates synthetic data when none was given."""
+    if args.train_data_pattern or args.eval_data_pattern:
+        if not (args.train_data_pattern and args.eval_data_pattern):
+            sys.exit("error: give both --train_data_pattern and --eval_data_pattern")
+        return args.train_data_pattern, args.eval_data_pattern
+    from pipeline import configs
+    data_dir = args.data_dir
+    if not data_dir:
+        from yt8m_tfx.data import synthetic
+        data_dir = os.path.join(args.pipeline_root, "synthetic_data")
+        marker = os.path.join(data_dir, f"_COMPLETE_{args.synthetic_videos}")
+        if not os.path.exists(marker):  # regenerate only when missing, so reruns hit the cache
+            print(f"Generating {args.synthetic_videos} synthetic training videos in {data_dir} ...")
+            synthetic.generate(data_dir, train_videos=args.synthetic_videos,
+                               eval_videos=max(1, args.synthetic_videos // 4),
+                               frame_level=args.frame_features)
+            open(marker, "w").close()
+    return (os.path.join(data_dir, configs.TRAIN_DATA_PATTERN),
+            os.path.join(data_dir, configs.EVAL_DATA_PATTERN))
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    from absl import logging
+    logging.set_verbosity(logging.INFO)
+    from tfx import v1 as tfx
+    from pipeline import configs, outputs
+    from pipeline.pipeline import create_pipeline
+    from trainer.config import TrainerConfig
+
+    args.pipeline_root = os.path.abspath(args.pipeline_root)
+    train_pattern, eval_pattern = resolve_data_patterns(args)
+    trainer_config = TrainerConfig(
+        model=args.model, feature_names=args.feature_names, frame_features=args.frame_features,
+        label_loss=args.label_loss, batch_size=args.batch_size,
+        base_learning_rate=args.base_learning_rate, top_k=args.top_k,
+        hparams={"moe_num_mixtures": args.moe_num_mixtures})
+    pipeline = create_pipeline(
+        pipeline_name=args.pipeline_name,
+        pipeline_root=args.pipeline_root,
+        train_data_pattern=train_pattern,
+        eval_data_pattern=eval_pattern,
+        trainer_config=trainer_config,
+        train_steps=args.train_steps,
+        eval_steps=args.eval_steps,
+        gap_threshold=args.gap_threshold,
+        serving_model_dir=args.serving_model_dir,
+        inference_data_pattern=args.inference_data_pattern,
+        beam_pipeline_args=configs.direct_beam_args(args.beam_direct_num_workers,
+                                                    args.beam_direct_running_mode),
+        metadata_connection_config=tfx.orchestration.metadata.sqlite_metadata_connection_config(
+            outputs.metadata_path(args.pipeline_root)),
+        enable_cache=not args.disable_cache)
+    started = time.time()
+    tfx.orchestration.LocalDagRunner().run(pipeline)
+    print(f"\nPipeline finished in {time.time() - started:.0f}s. Outputs under {args.pipeline_root}:")
+    for label, type_name in [("evaluation (TFMA)", "ModelEvaluation"), ("blessing", "ModelBlessing"),
+                             ("predictions CSV", "Yt8mPredictionsCsv"), ("pushed model", "PushedModel")]:
+        print(f"  {label:18s} {outputs.latest_artifact_uri(args.pipeline_root, type_name) or '(none)'}")
+    evaluation = outputs.latest_artifact_uri(args.pipeline_root, "ModelEvaluation")
+    if evaluation:
+        metrics = outputs.overall_metrics(evaluation)
+        summary = ", ".join(f"{k}={metrics[k]:.4f}" for k in ("gap", "hit_at_one", "perr") if k in metrics)
+        blessed = "blessed" if outputs.validation_ok(evaluation) else "NOT blessed"
+        print(f"  eval: {summary} ({blessed}, threshold GAP >= {args.gap_threshold})")
+
+
+if __name__ == "__main__":
+    main()

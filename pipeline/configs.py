@@ -1,0 +1,43 @@
+"""Every pipeline default in one place (TFX template convention).
+
+local_runner.py and kubeflow_runner.py start from these and override them from flags.
+"""
+from __future__ import annotations
+
+import os
+
+PIPELINE_NAME = "yt8m-tfx"
+
+# Input: like the starter code's --train_data_pattern / --eval_data_pattern.
+TRAIN_DATA_PATTERN = "train*.tfrecord"
+EVAL_DATA_PATTERN = "validate*.tfrecord"
+
+# Module paths, imported by the Transform/Trainer executors and Beam workers (the package is installed).
+PREPROCESSING_FN = "transform.preprocessing.preprocessing_fn"
+FRAME_PREPROCESSING_FN = "transform.preprocessing.frame_level_preprocessing_fn"
+RUN_FN = "trainer.run_fn.run_fn"
+
+MODEL = "LogisticModel"
+TRAIN_STEPS = 1000
+EVAL_STEPS = 50
+BATCH_SIZE = 1024
+
+# Blessing: the candidate needs GAP >= GAP_THRESHOLD and must not be worse than the last blessed model.
+GAP_THRESHOLD = 0.05
+TOP_K = 20
+
+# Where Pusher copies a blessed model, relative to the pipeline root unless absolute.
+SERVING_MODEL_DIR = "serving_model"
+
+# Beam: DirectRunner in multi-processing mode uses every core of the machine.
+def direct_beam_args(num_workers: int = 0, running_mode: str = "multi_processing"):
+    """num_workers 0 = one worker per core."""
+    return [
+        "--runner=DirectRunner",
+        f"--direct_running_mode={running_mode}",
+        f"--direct_num_workers={num_workers}",
+    ]
+
+
+def default_pipeline_root() -> str:
+    return os.path.join(os.getcwd(), "tfx_output")

@@ -1,0 +1,53 @@
+"""Finding a pipeline run's outputs through ML Metadata (used by local_runner, tests and the notebook)."""
+from __future__ import annotations
+
+import os
+from typing import Optional
+
+METADATA_FILE = "metadata.sqlite"
+
+
+def metadata_path(pipeline_root: str) -> str:
+    return os.path.join(pipeline_root, METADATA_FILE)
+
+
+def latest_artifact_uri(pipeline_root: str, type_name: str, producer: Optional[str] = None) -> Optional[str]:
+    """URI of the newest LIVE artifact of `type_name` (optionally made by component id `producer`)."""
+    from ml_metadata import metadata_store
+    from ml_metadata.proto import metadata_store_pb2
+    path = metadata_path(pipeline_root)
+    if not os.path.exists(path):
+        return None
+    config = metadata_store_pb2.ConnectionConfig()
+    config.sqlite.filename_uri = path
+    config.sqlite.connection_mode = metadata_store_pb2.SqliteMetadataSourceConfig.READONLY
+    store = metadata_store.MetadataStore(config)
+    artifacts = [a for a in store.get_artifacts_by_type(type_name)
+                 if a.state == metadata_store_pb2.Artifact.LIVE]
+    if producer:
+        prefix = os.path.join(os.path.abspath(pipeline_root), producer) + os.sep
+        artifacts = [a for a in artifacts if os.path.abspath(a.uri).startswith(prefix)]
+    if not artifacts:
+        return None
+    return max(artifacts, key=lambda a: (a.create_time_since_epoch, a.id)).uri
+
+
+def overall_metrics(evaluation_uri: str) -> dict:
+    """{metric name: value} of the candidate model's overall (unsliced) slice of an Evaluator output.
+
+    With a baseline the candidate is stored as "candidate" (plus `*_diff` metrics); without one the
+    single model is unnamed.
+    """
+    import tensorflow_model_analysis as tfma
+    for model_name in ("candidate", ""):
+        result = tfma.load_eval_result(evaluation_uri, model_name=model_name)
+        for slice_key, metrics in result.slicing_metrics:
+            if not slice_key:
+                per_output = metrics[""][""]
+                return {name: value.get("doubleValue", value) for name, value in per_output.items()}
+    return {}
+
+
+def validation_ok(evaluation_uri: str) -> bool:
+    import tensorflow_model_analysis as tfma
+    return bool(tfma.load_validation_result(evaluation_uri).validation_ok)

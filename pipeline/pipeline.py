@@ -1,0 +1,157 @@
+"""create_pipeline(...): the only place TFX components are wired together.
+
+ImportExampleGen -> StatisticsGen -> ImportSchemaGen (curated) -> ExampleValidator
+  -> Transform -> Trainer -> Evaluator (GAP plugin, blessing vs latest blessed model)
+  -> BulkInferrer (top-k signature, blessed models only) -> PredictionsCsvExporter, Pusher
+"""
+from __future__ import annotations
+
+import os
+from typing import List, Optional
+
+import yt8m_tfx  # noqa: F401  (TF_USE_LEGACY_KERAS before tensorflow loads)
+
+import tensorflow_model_analysis as tfma
+from tfx import v1 as tfx
+from tfx.proto import bulk_inferrer_pb2
+
+from evaluator_ext import tfma_metrics
+from inference.components import TOP_K_SIGNATURE, PredictionsCsvExporter
+from pipeline import configs
+from pipeline.code_fingerprint import CUSTOM_CONFIG_KEY, fingerprint
+from trainer.config import TrainerConfig
+from yt8m_tfx import features
+from yt8m_tfx.schema import VIDEO_LEVEL_SCHEMA_PATH
+
+
+def split_data_patterns(train_data_pattern: str, eval_data_pattern: str):
+    """Full glob patterns (the seed's flags) -> (input_base, train pattern, eval pattern) for ExampleGen."""
+    dirs = [os.path.dirname(train_data_pattern), os.path.dirname(eval_data_pattern)]
+    if any("*" in d or "?" in d for d in dirs):
+        raise ValueError("wildcards are only supported in the file name part of a data pattern")
+    if any(d.startswith(("gs://", "s3://")) for d in dirs):
+        input_base = os.path.commonprefix(dirs).rstrip("/")
+        if not input_base.endswith(("://", "/")) and "/" not in input_base.split("://", 1)[1]:
+            input_base = dirs[0]
+    else:
+        input_base = os.path.commonpath([os.path.abspath(d) for d in dirs])
+        train_data_pattern, eval_data_pattern = map(os.path.abspath, (train_data_pattern, eval_data_pattern))
+    return (input_base,
+            os.path.relpath(train_data_pattern, input_base),
+            os.path.relpath(eval_data_pattern, input_base))
+
+
+def create_eval_config(gap_threshold: float, top_k: int) -> tfma.EvalConfig:
+    metric = lambda class_name, config="": tfma.MetricConfig(  # noqa: E731
+        class_name=class_name, module=tfma_metrics.__name__, config=config)
+    gap = metric("GlobalAveragePrecision", f'{{"top_k": {int(top_k)}}}')
+    gap.threshold.CopyFrom(tfma.MetricThreshold(
+        value_threshold=tfma.GenericValueThreshold(lower_bound={"value": gap_threshold}),
+        # Not worse than the latest blessed model (skipped on the first run: no baseline yet).
+        change_threshold=tfma.GenericChangeThreshold(
+            direction=tfma.MetricDirection.HIGHER_IS_BETTER, absolute={"value": -1e-10})))
+    return tfma.EvalConfig(
+        model_specs=[tfma.ModelSpec(
+            signature_name="serving_default",
+            prediction_key="probabilities",
+            label_key=features.LABELS_MULTI_HOT_KEY,
+            preprocessing_function_names=["transform_features"])],
+        slicing_specs=[
+            tfma.SlicingSpec(),
+            tfma.SlicingSpec(feature_keys=["num_labels"]),
+        ],
+        metrics_specs=[tfma.MetricsSpec(metrics=[
+            tfma.MetricConfig(class_name="ExampleCount"),
+            gap,
+            metric("HitAtOne"),
+            metric("PrecisionAtEqualRecallRate"),
+        ])])
+
+
+def create_pipeline(
+        pipeline_name: str,
+        pipeline_root: str,
+        train_data_pattern: str,
+        eval_data_pattern: str,
+        trainer_config: TrainerConfig,
+        train_steps: int,
+        eval_steps: int,
+        gap_threshold: float = configs.GAP_THRESHOLD,
+        serving_model_dir: Optional[str] = None,
+        inference_data_pattern: Optional[str] = None,
+        beam_pipeline_args: Optional[List[str]] = None,
+        metadata_connection_config=None,
+        enable_cache: bool = True,
+) -> tfx.dsl.Pipeline:
+    if trainer_config.frame_features:
+        raise NotImplementedError("frame-level pipelines are not wired yet (issue: frame-level path)")
+    input_base, train_pattern, eval_pattern = split_data_patterns(train_data_pattern, eval_data_pattern)
+    example_gen = tfx.components.ImportExampleGen(
+        input_base=input_base,
+        input_config=tfx.proto.Input(splits=[
+            tfx.proto.Input.Split(name="train", pattern=train_pattern),
+            tfx.proto.Input.Split(name="eval", pattern=eval_pattern),
+        ]))
+    statistics_gen = tfx.components.StatisticsGen(examples=example_gen.outputs["examples"])
+    schema_gen = tfx.components.ImportSchemaGen(schema_file=VIDEO_LEVEL_SCHEMA_PATH)
+    example_validator = tfx.components.ExampleValidator(
+        statistics=statistics_gen.outputs["statistics"], schema=schema_gen.outputs["schema"])
+    transform = tfx.components.Transform(
+        examples=example_gen.outputs["examples"],
+        schema=schema_gen.outputs["schema"],
+        preprocessing_fn=configs.PREPROCESSING_FN,
+        custom_config={CUSTOM_CONFIG_KEY: fingerprint(["transform", "yt8m_tfx"])})
+    trainer = tfx.components.Trainer(
+        run_fn=configs.RUN_FN,
+        examples=transform.outputs["transformed_examples"],
+        transform_graph=transform.outputs["transform_graph"],
+        schema=schema_gen.outputs["schema"],
+        train_args=tfx.proto.TrainArgs(num_steps=train_steps),
+        eval_args=tfx.proto.EvalArgs(num_steps=eval_steps),
+        custom_config={**trainer_config.to_custom_config(),
+                       CUSTOM_CONFIG_KEY: fingerprint(["trainer", "transform", "yt8m_tfx"])})
+    model_resolver = tfx.dsl.Resolver(
+        strategy_class=tfx.dsl.experimental.LatestBlessedModelStrategy,
+        model=tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model),
+        model_blessing=tfx.dsl.Channel(type=tfx.types.standard_artifacts.ModelBlessing),
+    ).with_id("latest_blessed_model_resolver")
+    evaluator = tfx.components.Evaluator(
+        examples=example_gen.outputs["examples"],
+        model=trainer.outputs["model"],
+        baseline_model=model_resolver.outputs["model"],
+        eval_config=create_eval_config(gap_threshold, trainer_config.top_k))
+    # Batch predictions: by default over the eval split, or over extra shards (e.g. the test set).
+    extra_components = []
+    inference_examples, inference_split = example_gen.outputs["examples"], "eval"
+    if inference_data_pattern:
+        inference_example_gen = tfx.components.ImportExampleGen(
+            input_base=os.path.dirname(os.path.abspath(inference_data_pattern)),
+            input_config=tfx.proto.Input(splits=[tfx.proto.Input.Split(
+                name="inference", pattern=os.path.basename(inference_data_pattern))]),
+        ).with_id("inference_example_gen")
+        extra_components.append(inference_example_gen)
+        inference_examples, inference_split = inference_example_gen.outputs["examples"], "inference"
+    # BulkInferrer writes nothing for an unblessed model; skip the CSV export too in that case.
+    with tfx.dsl.Cond(evaluator.outputs["blessing"].future()[0].custom_property("blessed") == 1):
+        bulk_inferrer = tfx.components.BulkInferrer(
+            examples=inference_examples,
+            model=trainer.outputs["model"],
+            model_blessing=evaluator.outputs["blessing"],
+            data_spec=tfx.proto.DataSpec(example_splits=[inference_split]),
+            model_spec=tfx.proto.ModelSpec(model_signature_name=[TOP_K_SIGNATURE]))
+        csv_exporter = PredictionsCsvExporter(inference_result=bulk_inferrer.outputs["inference_result"])
+    pusher = tfx.components.Pusher(
+        model=trainer.outputs["model"],
+        model_blessing=evaluator.outputs["blessing"],
+        push_destination=tfx.proto.PushDestination(
+            filesystem=tfx.proto.PushDestination.Filesystem(
+                base_directory=serving_model_dir or os.path.join(pipeline_root, configs.SERVING_MODEL_DIR))))
+    components = [example_gen, statistics_gen, schema_gen, example_validator, transform, trainer,
+                  model_resolver, evaluator, *extra_components, bulk_inferrer, csv_exporter, pusher]
+    return tfx.dsl.Pipeline(
+        pipeline_name=pipeline_name,
+        pipeline_root=pipeline_root,
+        components=components,
+        enable_cache=enable_cache,
+        metadata_connection_config=metadata_connection_config,
+        beam_pipeline_args=beam_pipeline_args or [])

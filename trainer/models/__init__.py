@@ -1,0 +1,29 @@
+"""Model registry: the starter code's `--model` names mapped to tf_keras model builders.
+
+A builder takes (input_sizes: {transformed feature name: per-step size}, num_classes, hparams) and
+returns an uncompiled tf_keras.Model whose inputs are those features and whose output is
+per-class probabilities in [0, 1]. A new model is one file plus one line here.
+"""
+from __future__ import annotations
+
+from typing import Callable, Dict
+
+from trainer.models import video_level
+
+MODELS: Dict[str, Callable] = {
+    "LogisticModel": video_level.logistic_model,
+    "MoeModel": video_level.moe_model,
+}
+FRAME_LEVEL_MODELS = frozenset()
+
+
+def get_model_builder(name: str) -> Callable:
+    try:
+        return MODELS[name]
+    except KeyError:
+        raise ValueError(f"Unknown --model={name!r}; choose one of {sorted(MODELS)}") from None
+
+
+def is_frame_level(name: str) -> bool:
+    get_model_builder(name)
+    return name in FRAME_LEVEL_MODELS

@@ -1,0 +1,89 @@
+"""The single source of truth for YouTube-8M feature names, sizes and the class count.
+
+Everything else (generator, Transform, models, serving signatures, CSV export) reads from here.
+"""
+from __future__ import annotations
+
+from typing import Dict, Mapping, Sequence
+
+import numpy as np
+
+# Vocabulary of the 2018 YouTube-8M release.
+NUM_CLASSES = 3862
+
+VIDEO_ID_KEY = "id"
+LABELS_KEY = "labels"
+
+# Video-level tf.Example: one float vector per video (the mean over frames).
+VIDEO_FEATURE_SIZES: Dict[str, int] = {"mean_rgb": 1024, "mean_audio": 128}
+# Frame-level tf.SequenceExample: one quantized uint8 byte string per frame.
+FRAME_FEATURE_SIZES: Dict[str, int] = {"rgb": 1024, "audio": 128}
+MAX_FRAMES = 300
+
+# Frame features are quantized to 8 bits over [MIN_QUANTIZED_VALUE, MAX_QUANTIZED_VALUE].
+MIN_QUANTIZED_VALUE = -2.0
+MAX_QUANTIZED_VALUE = 2.0
+
+TOP_K = 20  # predictions per video in the Kaggle CSV and in GAP
+
+# Names produced by Transform. The `_xf` suffix follows the TFX template convention.
+NUM_FRAMES_KEY = "num_frames"
+LABELS_MULTI_HOT_KEY = "labels_multi_hot"
+
+
+def transformed_name(name: str) -> str:
+    return name + "_xf"
+
+
+def feature_sizes(frame_level: bool) -> Dict[str, int]:
+    return dict(FRAME_FEATURE_SIZES if frame_level else VIDEO_FEATURE_SIZES)
+
+
+def select_features(feature_names: Sequence[str] | str | None, frame_level: bool) -> Dict[str, int]:
+    """Resolve the starter code's `--feature_names` (e.g. "mean_rgb,mean_audio") to {name: size}.
+
+    Raises a clear error for an unknown name instead of failing later inside a TF graph.
+    """
+    available = feature_sizes(frame_level)
+    if feature_names is None or feature_names == "" or feature_names == []:
+        return available
+    if isinstance(feature_names, str):
+        feature_names = [n.strip() for n in feature_names.split(",") if n.strip()]
+    unknown = [n for n in feature_names if n not in available]
+    if unknown:
+        level = "frame-level" if frame_level else "video-level"
+        raise ValueError(
+            f"Unknown {level} feature(s) {unknown}; expected a subset of {sorted(available)}"
+        )
+    return {n: available[n] for n in feature_names}
+
+
+def dequantize(quantized: np.ndarray | float,
+               max_quantized_value: float = MAX_QUANTIZED_VALUE,
+               min_quantized_value: float = MIN_QUANTIZED_VALUE):
+    """uint8 codes -> floats, the inverse the YT8M release documents: q*4/255 + 4/512 - 2."""
+    quantized_range = max_quantized_value - min_quantized_value
+    scalar = quantized_range / 255.0
+    bias = (quantized_range / 512.0) + min_quantized_value
+    return quantized * scalar + bias
+
+
+def quantize(values: np.ndarray,
+             max_quantized_value: float = MAX_QUANTIZED_VALUE,
+             min_quantized_value: float = MIN_QUANTIZED_VALUE) -> np.ndarray:
+    """floats -> uint8 codes; the nearest code under `dequantize` (used by the synthetic generator)."""
+    quantized_range = max_quantized_value - min_quantized_value
+    bias = (quantized_range / 512.0) + min_quantized_value
+    codes = np.rint((np.asarray(values, np.float64) - bias) * 255.0 / quantized_range)
+    return np.clip(codes, 0, 255).astype(np.uint8)
+
+
+def video_level_feature_spec(tf) -> Mapping[str, object]:
+    """Raw parsing spec of a video-level tf.Example (tf passed in so this module stays numpy-only)."""
+    spec = {
+        VIDEO_ID_KEY: tf.io.FixedLenFeature([], tf.string),
+        LABELS_KEY: tf.io.VarLenFeature(tf.int64),
+    }
+    for name, size in VIDEO_FEATURE_SIZES.items():
+        spec[name] = tf.io.FixedLenFeature([size], tf.float32)
+    return spec
