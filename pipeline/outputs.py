@@ -33,19 +33,22 @@ def latest_artifact_uri(pipeline_root: str, type_name: str, producer: Optional[s
 
 
 def overall_metrics(evaluation_uri: str) -> dict:
-    """{metric name: value} of the candidate model's overall (unsliced) slice of an Evaluator output.
+    """{metric name: value} of the evaluated (candidate) model on the overall slice.
 
-    With a baseline the candidate is stored as "candidate" (plus `*_diff` metrics); without one the
-    single model is unnamed.
+    With a baseline TFMA names the new model "candidate" and adds `*_diff` entries; those are
+    returned too, under their own names.
     """
     import tensorflow_model_analysis as tfma
-    for model_name in ("candidate", ""):
-        result = tfma.load_eval_result(evaluation_uri, model_name=model_name)
-        for slice_key, metrics in result.slicing_metrics:
-            if not slice_key:
-                per_output = metrics[""][""]
-                return {name: value.get("doubleValue", value) for name, value in per_output.items()}
-    return {}
+    values = {}
+    for metrics_for_slice in tfma.load_metrics(evaluation_uri):
+        if metrics_for_slice.slice_key.single_slice_keys:
+            continue
+        for entry in metrics_for_slice.metric_keys_and_values:
+            if entry.key.model_name not in ("", "candidate"):
+                continue
+            name = entry.key.name + ("_diff" if entry.key.is_diff else "")
+            values[name] = entry.value.double_value.value
+    return values
 
 
 def validation_ok(evaluation_uri: str) -> bool:

@@ -45,11 +45,14 @@ def create_eval_config(gap_threshold: float, top_k: int) -> tfma.EvalConfig:
     metric = lambda class_name, config="": tfma.MetricConfig(  # noqa: E731
         class_name=class_name, module=tfma_metrics.__name__, config=config)
     gap = metric("GlobalAveragePrecision", f'{{"top_k": {int(top_k)}}}')
-    gap.threshold.CopyFrom(tfma.MetricThreshold(
-        value_threshold=tfma.GenericValueThreshold(lower_bound={"value": gap_threshold}),
-        # Not worse than the latest blessed model (skipped on the first run: no baseline yet).
-        change_threshold=tfma.GenericChangeThreshold(
-            direction=tfma.MetricDirection.HIGHER_IS_BETTER, absolute={"value": -1e-10})))
+    # Blessing looks at the overall slice only (small slices are noisy): GAP above the threshold and
+    # not worse than the latest blessed model (the change check is skipped on the first run).
+    gap.per_slice_thresholds.add(
+        slicing_specs=[tfma.SlicingSpec()],
+        threshold=tfma.MetricThreshold(
+            value_threshold=tfma.GenericValueThreshold(lower_bound={"value": gap_threshold}),
+            change_threshold=tfma.GenericChangeThreshold(
+                direction=tfma.MetricDirection.HIGHER_IS_BETTER, absolute={"value": -1e-10})))
     return tfma.EvalConfig(
         model_specs=[tfma.ModelSpec(
             signature_name="serving_default",

@@ -1,0 +1,30 @@
+"""Shared test fixtures. Tests that read ../shared skip (with a reason) when it is absent."""
+import os
+
+os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import pytest  # noqa: E402
+
+import yt8m_tfx  # noqa: E402,F401
+
+PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SHARED_VIDEO_LEVEL = os.path.join(os.path.dirname(PROJECT_ROOT), "shared", "yt8m_sample", "video_level")
+
+
+def real_shards(indices):
+    """Paths of ../shared/yt8m_sample/video_level/validateNNNN.tfrecord, or skip when not there."""
+    paths = [os.path.join(SHARED_VIDEO_LEVEL, f"validate{i:04d}.tfrecord") for i in indices]
+    missing = [p for p in paths if not os.path.exists(p)]
+    if missing:
+        pytest.skip(f"real YT8M sample not available ({missing[0]} missing)")
+    return paths
+
+
+@pytest.fixture(scope="session")
+def synthetic_video_dir(tmp_path_factory):
+    """Small synthetic video-level dataset: 240 train / 60 eval videos in 2 shards each."""
+    from yt8m_tfx.data import synthetic
+    out = tmp_path_factory.mktemp("synthetic_video")
+    synthetic.generate(str(out), train_videos=240, eval_videos=60, shards=2)
+    return str(out)

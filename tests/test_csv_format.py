@@ -1,0 +1,42 @@
+import numpy as np
+import pytest
+
+from inference.components import merge_shards
+from inference.csv_format import HEADER, format_row, parse_row, top_k_rows
+
+
+def test_row_is_sorted_by_score_and_uses_percent_g():
+    row = format_row(b"Ab3x", [7, 2, 3861], [0.25, 0.9999999, 1e-7])
+    assert row == "Ab3x,2 1 7 0.25 3861 1e-07"
+
+
+def test_top_k_rows_have_k_pairs_in_descending_order():
+    rng = np.random.default_rng(0)
+    probabilities = rng.random((3, 100)).astype(np.float32)
+    rows = list(top_k_rows(["a", "b", "c"], probabilities, top_k=20))
+    for row, scores in zip(rows, probabilities):
+        video_id, classes, values = parse_row(row)
+        assert len(classes) == len(values) == 20
+        assert classes == list(np.argsort(-scores)[:20])
+        assert values == sorted(values, reverse=True)
+        np.testing.assert_allclose(values, scores[classes], rtol=1e-5)
+    assert [parse_row(r)[0] for r in rows] == ["a", "b", "c"]
+
+
+def test_mismatched_lengths_are_an_error():
+    with pytest.raises(ValueError, match="2 classes but 1 scores"):
+        format_row("v", [1, 2], [0.5])
+
+
+def test_merge_shards_writes_one_header(tmp_path):
+    shards = []
+    for i, rows in enumerate([["a,1 0.5"], [], ["b,2 0.25", "c,3 0.125"]]):
+        path = tmp_path / f"predictions-{i:05d}-of-00003.csv"
+        path.write_text("\n".join([HEADER] + rows) + "\n")
+        shards.append(str(path))
+    merged = tmp_path / "predictions.csv"
+    assert merge_shards(shards, str(merged), max_rows=10) == 3
+    assert merged.read_text().splitlines() == [HEADER, "a,1 0.5", "b,2 0.25", "c,3 0.125"]
+    other = tmp_path / "skipped.csv"
+    assert merge_shards(shards, str(other), max_rows=2) == 3
+    assert not other.exists()

@@ -1,0 +1,40 @@
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from yt8m_tfx import features
+
+
+def test_dequantize_matches_release_formula():
+    q = np.arange(256, dtype=np.float32)
+    np.testing.assert_allclose(features.dequantize(q), q * 4.0 / 255.0 + 4.0 / 512.0 - 2.0, rtol=0, atol=1e-6)
+
+
+def test_quantize_inverts_dequantize_for_every_code():
+    codes = np.arange(256, dtype=np.uint8)
+    np.testing.assert_array_equal(features.quantize(features.dequantize(codes.astype(np.float64))), codes)
+
+
+def test_quantize_clips_out_of_range_values():
+    np.testing.assert_array_equal(features.quantize(np.array([-10.0, 10.0])), [0, 255])
+
+
+def test_select_features_defaults_and_subsets():
+    assert features.select_features("", frame_level=False) == {"mean_rgb": 1024, "mean_audio": 128}
+    assert features.select_features("rgb", frame_level=True) == {"rgb": 1024}
+    assert features.select_features(["mean_audio"], frame_level=False) == {"mean_audio": 128}
+
+
+def test_select_features_rejects_unknown_names_clearly():
+    with pytest.raises(ValueError, match=r"Unknown video-level feature\(s\) \['rgb'\]"):
+        features.select_features("mean_rgb,rgb", frame_level=False)
+
+
+def test_video_level_feature_spec_parses_a_release_style_example():
+    from yt8m_tfx.data.synthetic import video_level_example
+    example = video_level_example("abcd", [3, 7], np.full(1024, 0.5), np.full(128, -0.25))
+    parsed = tf.io.parse_single_example(example.SerializeToString(), features.video_level_feature_spec(tf))
+    assert parsed["id"].numpy() == b"abcd"
+    assert tf.sparse.to_dense(parsed["labels"]).numpy().tolist() == [3, 7]
+    assert parsed["mean_rgb"].shape == (1024,) and parsed["mean_audio"].shape == (128,)
+    assert float(parsed["mean_audio"][0]) == -0.25

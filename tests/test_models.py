@@ -1,0 +1,62 @@
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from trainer import losses
+from trainer.config import TrainerConfig
+from trainer.models import MODELS, get_model_builder
+from trainer.run_fn import build_compiled_model, model_input_sizes
+from yt8m_tfx import features
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_model_builds_trains_one_step_and_outputs_probabilities(name):
+    config = TrainerConfig(model=name, batch_size=8)
+    model = build_compiled_model(config)
+    sizes = model_input_sizes(config)
+    rng = np.random.default_rng(0)
+    x = {k: rng.standard_normal((8, size)).astype(np.float32) for k, size in sizes.items()}
+    y = np.zeros((8, features.NUM_CLASSES), np.float32)
+    y[np.arange(8), rng.integers(features.NUM_CLASSES, size=8)] = 1
+    before = [w.numpy().copy() for w in model.trainable_weights]
+    history = model.fit(x, y, batch_size=8, epochs=1, verbose=0)
+    assert np.isfinite(history.history["loss"][0])
+    assert any(not np.allclose(b, w.numpy()) for b, w in zip(before, model.trainable_weights))
+    out = model.predict(x, verbose=0)
+    assert out.shape == (8, features.NUM_CLASSES)
+    assert out.min() >= 0.0 and out.max() <= 1.0
+
+
+def test_moe_with_one_mixture_and_zero_gate_bias_halves_the_expert():
+    """Gates are a softmax over [expert, dummy]; with all-zero weights each gets 1/2 and the expert says 1/2."""
+    model = get_model_builder("MoeModel")({"x": 4}, num_classes=3, hparams={"moe_num_mixtures": 1})
+    for w in model.weights:
+        w.assign(tf.zeros_like(w))
+    np.testing.assert_allclose(model.predict({"x": np.ones((2, 4), np.float32)}, verbose=0), 0.25, atol=1e-6)
+
+
+def test_feature_names_select_model_inputs():
+    assert model_input_sizes(TrainerConfig(feature_names="mean_audio")) == {"mean_audio_xf": 128}
+
+
+def test_unknown_model_or_loss_is_a_clear_error():
+    with pytest.raises(ValueError, match="Unknown --model='Nope'"):
+        get_model_builder("Nope")
+    with pytest.raises(ValueError, match="Unknown --label_loss"):
+        losses.get_loss("Nope")
+
+
+def test_unknown_trainer_setting_is_rejected():
+    with pytest.raises(ValueError, match="Unknown trainer settings"):
+        TrainerConfig.from_custom_config({"modle": "MoeModel"})
+
+
+def test_losses_by_hand():
+    labels = tf.constant([[1.0, 0.0]])
+    predictions = tf.constant([[0.8, 0.3]])
+    expected_ce = -(np.log(0.8 + 1e-5) + np.log(1 - 0.3 + 1e-5))
+    assert float(losses.cross_entropy_loss(labels, predictions)) == pytest.approx(expected_ce, rel=1e-6)
+    # hinge: max(0, 1 - 0.8) + max(0, 1 + 0.3)
+    assert float(losses.hinge_loss(labels, predictions)) == pytest.approx(0.2 + 1.3, rel=1e-6)
+    log_softmax = np.log(np.exp([0.8, 0.3]) / np.exp([0.8, 0.3]).sum())
+    assert float(losses.softmax_loss(labels, predictions)) == pytest.approx(-log_softmax[0], rel=1e-6)

@@ -1,0 +1,102 @@
+"""The whole pipeline, for real, with LocalDagRunner on small data (slow: minutes)."""
+import glob
+import os
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import local_runner
+from inference.csv_format import HEADER, parse_row
+from pipeline import outputs
+from tests.conftest import real_shards
+from yt8m_tfx import features
+
+pytestmark = pytest.mark.slow
+
+
+def _eval_examples(pattern):
+    return [r.numpy() for r in tf.data.TFRecordDataset(sorted(glob.glob(pattern)))]
+
+
+def _executions_by_state(pipeline_root):
+    from ml_metadata import metadata_store
+    from ml_metadata.proto import metadata_store_pb2
+    config = metadata_store_pb2.ConnectionConfig()
+    config.sqlite.filename_uri = outputs.metadata_path(pipeline_root)
+    store = metadata_store.MetadataStore(config)
+    type_names = {t.id: t.name.rsplit(".", 1)[-1] for t in store.get_execution_types()}
+    counts = {}
+    for execution in store.get_executions():
+        key = (type_names[execution.type_id], metadata_store_pb2.Execution.State.Name(execution.last_known_state))
+        counts[key] = counts.get(key, 0) + 1
+    return counts
+
+
+def _check_predictions_csv(pipeline_root, eval_pattern, top_k=20):
+    csv_dir = outputs.latest_artifact_uri(pipeline_root, "Yt8mPredictionsCsv")
+    lines = open(os.path.join(csv_dir, "predictions.csv")).read().splitlines()
+    assert lines[0] == HEADER
+    rows = {video_id: (classes, scores) for video_id, classes, scores in map(parse_row, lines[1:])}
+    examples = _eval_examples(eval_pattern)
+    spec = features.video_level_feature_spec(tf)
+    ids = [tf.io.parse_single_example(e, spec)["id"].numpy().decode() for e in examples]
+    assert sorted(rows) == sorted(ids) and len(lines) - 1 == len(ids)
+    for classes, scores in rows.values():
+        assert len(classes) == top_k and scores == sorted(scores, reverse=True)
+    # The CSV equals the exported model's own top-k for the same raw examples.
+    model = tf.saved_model.load(os.path.join(outputs.latest_artifact_uri(pipeline_root, "Model"), "Format-Serving"))
+    probabilities = model.signatures["serving_default"](examples=tf.constant(examples[:16]))["probabilities"].numpy()
+    for video_id, p in zip(ids[:16], probabilities):
+        classes, scores = rows[video_id]
+        np.testing.assert_allclose(scores, p[classes], rtol=1e-4, atol=1e-6)
+        assert min(scores) >= np.sort(p)[-top_k] - 1e-6
+    return rows
+
+
+def test_synthetic_pipeline_end_to_end_then_served_from_cache(tmp_path, synthetic_video_dir):
+    root = str(tmp_path / "root")
+    argv = ["--data_dir", synthetic_video_dir, "--pipeline_root", root, "--train_steps", "60",
+            "--eval_steps", "2", "--batch_size", "32", "--gap_threshold", "0.3",
+            "--beam_direct_running_mode", "multi_processing", "--beam_direct_num_workers", "2"]
+    local_runner.main(argv)
+
+    evaluation = outputs.latest_artifact_uri(root, "ModelEvaluation")
+    metrics = outputs.overall_metrics(evaluation)
+    assert metrics["example_count"] == 60
+    assert metrics["gap"] > 0.3, metrics  # chance is ~0.001 on 3862 Zipf-distributed classes
+    assert 0 < metrics["hit_at_one"] <= 1 and 0 < metrics["perr"] <= 1
+    assert outputs.validation_ok(evaluation)
+    import tensorflow_model_analysis as tfma
+    slices = {key for key, _ in tfma.load_eval_result(evaluation).slicing_metrics}
+    assert () in slices and any(k and k[0][0] == "num_labels" for k in slices)
+
+    _check_predictions_csv(root, os.path.join(synthetic_video_dir, "validate*.tfrecord"))
+    pushed = outputs.latest_artifact_uri(root, "PushedModel")
+    assert os.path.exists(os.path.join(pushed, "saved_model.pb"))
+    assert glob.glob(os.path.join(root, "serving_model", "*", "saved_model.pb"))  # versioned push
+
+    local_runner.main(argv)  # same inputs and code: the data and training stages come from the cache
+    executions = _executions_by_state(root)
+    for component in ("ImportExampleGen", "StatisticsGen", "Transform", "Trainer"):
+        assert executions.get((component, "COMPLETE")) == 1, executions
+        assert executions.get((component, "CACHED")) == 1, executions
+    # The Evaluator re-runs once: the first run's model is now the blessed baseline it compares to.
+    assert executions.get(("Evaluator", "COMPLETE")) == 2, executions
+
+
+def test_real_yt8m_shards_end_to_end(tmp_path):
+    train = real_shards([0, 1, 2, 3])
+    real_shards([64])
+    data_dir = os.path.dirname(train[0])
+    root = str(tmp_path / "root")
+    local_runner.main([
+        "--train_data_pattern", os.path.join(data_dir, "validate000[0-3].tfrecord"),
+        "--eval_data_pattern", os.path.join(data_dir, "validate0064.tfrecord"),
+        "--pipeline_root", root, "--train_steps", "150", "--eval_steps", "2", "--batch_size", "128",
+        "--gap_threshold", "0.2", "--beam_direct_running_mode", "in_memory"])
+    evaluation = outputs.latest_artifact_uri(root, "ModelEvaluation")
+    metrics = outputs.overall_metrics(evaluation)
+    assert metrics["gap"] > 0.2, metrics
+    assert outputs.validation_ok(evaluation)
+    _check_predictions_csv(root, os.path.join(data_dir, "validate0064.tfrecord"))
