@@ -108,7 +108,7 @@ def main(argv=None):
     tfx.orchestration.LocalDagRunner().run(pipeline)
     print(f"\nPipeline finished in {time.time() - started:.0f}s. Outputs under {args.pipeline_root}:")
     for label, type_name in [("evaluation (TFMA)", "ModelEvaluation"), ("blessing", "ModelBlessing"),
-                             ("predictions CSV", "Yt8mPredictionsCsv"), ("pushed model", "PushedModel")]:
+                             ("predictions CSV", "yt8m.PredictionsCsv"), ("pushed model", "PushedModel")]:
         print(f"  {label:18s} {outputs.latest_artifact_uri(args.pipeline_root, type_name) or '(none)'}")
     evaluation = outputs.latest_artifact_uri(args.pipeline_root, "ModelEvaluation")
     if evaluation:

@@ -20,7 +20,7 @@ MERGED_FILE_NAME = "predictions.csv"
 
 class PredictionsCsv(Artifact):
     """A directory of `predictions-*-of-*.csv` shards and, for small runs, one predictions.csv."""
-    TYPE_NAME = "Yt8mPredictionsCsv"
+    TYPE_NAME = "yt8m.PredictionsCsv"  # <namespace>.<Name>: the form KFP v2 accepts for custom types
 
 
 def prediction_log_to_row(log: prediction_log_pb2.PredictionLog) -> str:

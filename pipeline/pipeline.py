@@ -85,7 +85,9 @@ def create_pipeline(
         beam_pipeline_args: Optional[List[str]] = None,
         metadata_connection_config=None,
         enable_cache: bool = True,
+        schema_file: str = VIDEO_LEVEL_SCHEMA_PATH,
 ) -> tfx.dsl.Pipeline:
+    """schema_file: the curated schema as the executors see it (in a container: its path there)."""
     if trainer_config.frame_features:
         raise NotImplementedError("frame-level pipelines are not wired yet (issue: frame-level path)")
     input_base, train_pattern, eval_pattern = split_data_patterns(train_data_pattern, eval_data_pattern)
@@ -96,7 +98,7 @@ def create_pipeline(
             tfx.proto.Input.Split(name="eval", pattern=eval_pattern),
         ]))
     statistics_gen = tfx.components.StatisticsGen(examples=example_gen.outputs["examples"])
-    schema_gen = tfx.components.ImportSchemaGen(schema_file=VIDEO_LEVEL_SCHEMA_PATH)
+    schema_gen = tfx.components.ImportSchemaGen(schema_file=schema_file)
     example_validator = tfx.components.ExampleValidator(
         statistics=statistics_gen.outputs["statistics"], schema=schema_gen.outputs["schema"])
     transform = tfx.components.Transform(

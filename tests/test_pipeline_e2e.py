@@ -34,7 +34,7 @@ def _executions_by_state(pipeline_root):
 
 
 def _check_predictions_csv(pipeline_root, eval_pattern, top_k=20):
-    csv_dir = outputs.latest_artifact_uri(pipeline_root, "Yt8mPredictionsCsv")
+    csv_dir = outputs.latest_artifact_uri(pipeline_root, "yt8m.PredictionsCsv")
     lines = open(os.path.join(csv_dir, "predictions.csv")).read().splitlines()
     assert lines[0] == HEADER
     rows = {video_id: (classes, scores) for video_id, classes, scores in map(parse_row, lines[1:])}
