@@ -35,7 +35,8 @@ schema: venv
 	$(PY) -m yt8m_tfx.schema
 
 bench: venv
-	$(PY) -m bench.run_all
+	$(PY) -m bench.real_data_pipeline --model=LogisticModel
+	$(PY) -m bench.real_data_pipeline --model=MoeModel
 
 clean:
 	rm -rf $(RUN_DIR)

@@ -190,21 +190,145 @@ class GapState:
         self.scores, self.positives, self.num_pairs = [], [], 0
 
     def _binned_bounds(self) -> Tuple[float, float]:
-        from scipy.special import digamma  # scipy ships with TFMA
-        if self.num_positives <= 0:
-            return 0.0, 0.0
-        # Walk bins from the highest score down.
-        pos = self.bin_positives[::-1].astype(np.float64)
-        neg = self.bin_negatives[::-1].astype(np.float64)
-        pos_before = np.cumsum(pos) - pos
-        items_before = np.cumsum(pos + neg) - (pos + neg)
-
-        def sum_precisions(offset_items):
-            # sum_{i=1..p} (P+i)/(T+i) = p - (T-P) * (digamma(T+p+1) - digamma(T+1))
-            t = items_before + offset_items
-            harmonic = digamma(t + pos + 1.0) - digamma(t + 1.0)
-            return np.where(pos > 0, pos - (t - pos_before) * harmonic, 0.0).sum()
-
-        high = sum_precisions(0.0) / self.num_positives   # positives first in each bin
-        low = sum_precisions(neg) / self.num_positives    # negatives first in each bin
+        low, high = binned_ap_bounds(self.bin_positives, self.bin_negatives, self.num_positives)
         return float(low), float(high)
+
+
+def binned_ap_bounds(bin_positives: np.ndarray, bin_negatives: np.ndarray, num_positives):
+    """(lowest, highest) AP consistent with per-bin counts; bins ascend in score along the last axis.
+
+    Works on one histogram [B] or a stack of them [..., B] (one per class for MAP). Within a bin the
+    order is unknown: positives first gives the highest AP, negatives first the lowest.
+    """
+    from scipy.special import digamma  # scipy ships with TFMA
+    pos = bin_positives[..., ::-1].astype(np.float64)  # walk from the highest score down
+    neg = bin_negatives[..., ::-1].astype(np.float64)
+    pos_before = np.cumsum(pos, axis=-1) - pos
+    items_before = np.cumsum(pos + neg, axis=-1) - (pos + neg)
+    num_positives = np.asarray(num_positives, np.float64)
+    safe_positives = np.where(num_positives > 0, num_positives, 1.0)
+
+    def sum_precisions(offset_items):
+        # sum_{i=1..p} (P+i)/(T+i) = p - (T-P) * (digamma(T+p+1) - digamma(T+1))
+        t = items_before + offset_items
+        harmonic = digamma(t + pos + 1.0) - digamma(t + 1.0)
+        total = np.where(pos > 0, pos - (t - pos_before) * harmonic, 0.0).sum(axis=-1)
+        return np.where(num_positives > 0, total / safe_positives, 0.0)
+
+    return sum_precisions(neg), sum_precisions(0.0)
+
+
+def _grouped_average_precision(groups, scores, positives, num_positives_per_group):
+    """Non-interpolated AP of each group (class) from its pooled items; 0 for groups without positives."""
+    order = np.lexsort((positives, -scores.astype(np.float64), groups))
+    groups, hits = groups[order], positives[order]
+    starts = np.r_[0, np.flatnonzero(np.diff(groups)) + 1]
+    lengths = np.diff(np.r_[starts, groups.size])
+    rank = np.arange(groups.size) - np.repeat(starts, lengths) + 1
+    cumulative_hits = np.cumsum(hits)
+    hits_before_group = np.repeat(cumulative_hits[starts] - hits[starts], lengths)
+    precision_at_hits = np.where(hits, (cumulative_hits - hits_before_group) / rank, 0.0)
+    sums = np.bincount(groups, weights=precision_at_hits, minlength=num_positives_per_group.size)
+    return np.divide(sums, num_positives_per_group, out=np.zeros_like(sums),
+                     where=num_positives_per_group > 0)
+
+
+def mean_ap(predictions: np.ndarray, labels: np.ndarray, top_k: int = DEFAULT_TOP_K) -> float:
+    """The starter code's MAP: per-class AP over the (video, class) pairs in each video's top_k,
+    with every positive of the class in the denominator; mean over classes that have positives."""
+    return MapState().add_videos(predictions, labels, top_k).result()
+
+
+@dataclasses.dataclass
+class MapState:
+    """Mergeable MAP accumulator: like GapState but per class (exact triplets, then [C, bins] counts)."""
+    max_exact_pairs: int = DEFAULT_MAX_EXACT_PAIRS
+    num_bins: int = 1000
+    positives_per_class: Optional[np.ndarray] = None
+    triplets: list = dataclasses.field(default_factory=list)  # (classes, scores, positives)
+    num_pairs: int = 0
+    bin_positives: Optional[np.ndarray] = None  # [C, bins]
+    bin_negatives: Optional[np.ndarray] = None
+
+    @property
+    def binned(self) -> bool:
+        return self.bin_positives is not None
+
+    def add_videos(self, predictions, labels, top_k: int = DEFAULT_TOP_K) -> "MapState":
+        classes, scores, positives = top_k_pairs(predictions, labels, top_k)
+        counts = (np.asarray(labels) > 0).sum(axis=0).astype(np.int64)
+        self._merge_counts(counts)
+        self._add((classes.ravel().astype(np.int32), scores.ravel().astype(np.float32), positives.ravel()))
+        return self
+
+    def merge(self, other: "MapState") -> "MapState":
+        if other.positives_per_class is not None:
+            self._merge_counts(other.positives_per_class)
+        if other.binned:
+            if not self.binned:
+                self._to_bins()
+            self.bin_positives += other.bin_positives
+            self.bin_negatives += other.bin_negatives
+        for triplet in other.triplets:
+            self._add(triplet)
+        return self
+
+    def compact(self) -> "MapState":
+        if len(self.triplets) > 1:
+            self.triplets = [tuple(np.concatenate(parts) for parts in zip(*self.triplets))]
+        return self
+
+    def per_class_bounds(self):
+        """(low, high) AP per class; equal in exact mode."""
+        if self.positives_per_class is None:
+            return np.zeros(0), np.zeros(0)
+        if self.binned:
+            return binned_ap_bounds(self.bin_positives, self.bin_negatives, self.positives_per_class)
+        self.compact()
+        if not self.triplets:
+            ap = np.zeros(self.positives_per_class.size)
+        else:
+            ap = _grouped_average_precision(*self.triplets[0], self.positives_per_class)
+        return ap, ap
+
+    def result(self) -> float:
+        low, high = self.per_class_bounds()
+        with_positives = self.positives_per_class is not None and self.positives_per_class > 0
+        if not np.any(with_positives):
+            return 0.0
+        return float(((low + high) / 2)[with_positives].mean())
+
+    def error_bound(self) -> float:
+        low, high = self.per_class_bounds()
+        if low.size == 0 or not np.any(self.positives_per_class > 0):
+            return 0.0
+        return float(((high - low) / 2)[self.positives_per_class > 0].mean())
+
+    def _merge_counts(self, counts):
+        if self.positives_per_class is None:
+            self.positives_per_class = np.zeros(counts.size, np.int64)
+        self.positives_per_class += counts
+
+    def _add(self, triplet):
+        if self.binned:
+            self._add_to_bins(*triplet)
+            return
+        self.triplets.append(triplet)
+        self.num_pairs += triplet[0].size
+        if self.num_pairs > self.max_exact_pairs:
+            self._to_bins()
+
+    def _add_to_bins(self, classes, scores, positives):
+        index = np.clip((np.clip(scores, 0.0, 1.0) * self.num_bins).astype(np.int64), 0, self.num_bins - 1)
+        flat = classes.astype(np.int64) * self.num_bins + index
+        size = self.bin_positives.size
+        self.bin_positives += np.bincount(flat[positives], minlength=size).reshape(self.bin_positives.shape)
+        self.bin_negatives += np.bincount(flat[~positives], minlength=size).reshape(self.bin_negatives.shape)
+
+    def _to_bins(self):
+        shape = (self.positives_per_class.size, self.num_bins)
+        self.bin_positives = np.zeros(shape, np.int64)
+        self.bin_negatives = np.zeros(shape, np.int64)
+        for triplet in self.triplets:
+            self._add_to_bins(*triplet)
+        self.triplets, self.num_pairs = [], 0

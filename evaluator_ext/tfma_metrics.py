@@ -19,6 +19,7 @@ from evaluator_ext import metrics_math
 GAP_NAME = "gap"
 HIT_AT_ONE_NAME = "hit_at_one"
 PERR_NAME = "perr"
+MAP_NAME = "map"
 
 
 def _label_and_prediction(element, eval_config, model_name, output_name):
@@ -63,16 +64,19 @@ class _PerExampleCombiner(beam.CombineFn):
         return self._flush(accumulator)
 
 
-class _GapCombiner(_PerExampleCombiner):
+class _ApStateCombiner(_PerExampleCombiner):
+    """Wraps a metrics_math GapState / MapState; outputs (value, error bound)."""
 
-    def __init__(self, keys, eval_config, model_name, output_name, top_k, max_exact_pairs, num_bins):
+    def __init__(self, keys, eval_config, model_name, output_name, state_class, top_k, max_exact_pairs,
+                 num_bins):
         super().__init__(keys, eval_config, model_name, output_name)
+        self._state_class = state_class
         self._top_k = top_k
         self._max_exact_pairs = max_exact_pairs
         self._num_bins = num_bins
 
     def create_accumulator(self):
-        return {"pending": [], "state": metrics_math.GapState(self._max_exact_pairs, self._num_bins)}
+        return {"pending": [], "state": self._state_class(self._max_exact_pairs, self._num_bins)}
 
     def _add_batch(self, accumulator, predictions, labels):
         accumulator["state"].add_videos(predictions, labels, self._top_k)
@@ -91,8 +95,8 @@ class _GapCombiner(_PerExampleCombiner):
 
     def extract_output(self, accumulator):
         state = self._flush(accumulator)["state"]
-        gap_key, bound_key = self._keys
-        return {gap_key: state.result(), bound_key: state.error_bound()}
+        value_key, bound_key = self._keys
+        return {value_key: state.result(), bound_key: state.error_bound()}
 
 
 class _MeanPerVideoCombiner(_PerExampleCombiner):
@@ -130,26 +134,36 @@ def _key(name, model_name, output_name, sub_key=None):
                                   sub_key=sub_key)
 
 
+def _ap_state_computations(state_class):
+    def computations(name=None, eval_config=None, model_name="", output_name="", sub_key=None,
+                     top_k=metrics_math.DEFAULT_TOP_K, max_exact_pairs=metrics_math.DEFAULT_MAX_EXACT_PAIRS,
+                     num_bins=metrics_math.DEFAULT_NUM_BINS):
+        keys = [_key(name, model_name, output_name, sub_key),
+                _key(name + "_error_bound", model_name, output_name, sub_key)]
+        return [metric_types.MetricComputation(
+            keys=keys, preprocessors=None,
+            combiner=_ApStateCombiner(keys, eval_config, model_name, output_name, state_class, top_k,
+                                      max_exact_pairs, num_bins))]
+    return computations
+
+
 class GlobalAveragePrecision(metric_types.Metric):
     """Kaggle GAP@top_k. Also reports `gap_error_bound` (0 unless it had to switch to bins)."""
 
     def __init__(self, name: str = GAP_NAME, top_k: int = metrics_math.DEFAULT_TOP_K,
                  max_exact_pairs: int = metrics_math.DEFAULT_MAX_EXACT_PAIRS,
                  num_bins: int = metrics_math.DEFAULT_NUM_BINS):
-        super().__init__(metric_util.merge_per_key_computations(_gap_computations),
+        super().__init__(metric_util.merge_per_key_computations(_ap_state_computations(metrics_math.GapState)),
                          name=name, top_k=top_k, max_exact_pairs=max_exact_pairs, num_bins=num_bins)
 
 
-def _gap_computations(name=GAP_NAME, eval_config=None, model_name="", output_name="", sub_key=None,
-                      top_k=metrics_math.DEFAULT_TOP_K,
-                      max_exact_pairs=metrics_math.DEFAULT_MAX_EXACT_PAIRS,
-                      num_bins=metrics_math.DEFAULT_NUM_BINS):
-    keys = [_key(name, model_name, output_name, sub_key),
-            _key(name + "_error_bound", model_name, output_name, sub_key)]
-    return [metric_types.MetricComputation(
-        keys=keys, preprocessors=None,
-        combiner=_GapCombiner(keys, eval_config, model_name, output_name, top_k,
-                              max_exact_pairs, num_bins))]
+class MeanAveragePrecision(metric_types.Metric):
+    """The seed's MAP over top_k predictions, mean over classes with positives; plus `map_error_bound`."""
+
+    def __init__(self, name: str = MAP_NAME, top_k: int = metrics_math.DEFAULT_TOP_K,
+                 max_exact_pairs: int = metrics_math.DEFAULT_MAX_EXACT_PAIRS, num_bins: int = 1000):
+        super().__init__(metric_util.merge_per_key_computations(_ap_state_computations(metrics_math.MapState)),
+                         name=name, top_k=top_k, max_exact_pairs=max_exact_pairs, num_bins=num_bins)
 
 
 def _mean_per_video_computations(per_video_fn):
@@ -177,5 +191,5 @@ class PrecisionAtEqualRecallRate(metric_types.Metric):
             _mean_per_video_computations(metrics_math.perr_per_video)), name=name)
 
 
-for _metric in (GlobalAveragePrecision, HitAtOne, PrecisionAtEqualRecallRate):
+for _metric in (GlobalAveragePrecision, MeanAveragePrecision, HitAtOne, PrecisionAtEqualRecallRate):
     metric_types.register_metric(_metric)

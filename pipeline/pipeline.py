@@ -68,6 +68,7 @@ def create_eval_config(gap_threshold: float, top_k: int) -> tfma.EvalConfig:
             gap,
             metric("HitAtOne"),
             metric("PrecisionAtEqualRecallRate"),
+            metric("MeanAveragePrecision", f'{{"top_k": {int(top_k)}}}'),
         ])])
 
 

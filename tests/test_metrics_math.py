@@ -3,7 +3,7 @@ import pytest
 
 from evaluator_ext import metrics_math
 from tests.conftest import real_shards
-from tests.reference_metrics import reference_gap, reference_hit_at_one, reference_perr
+from tests.reference_metrics import reference_gap, reference_hit_at_one, reference_mean_ap, reference_perr
 
 # Two videos, three classes; worked by hand in the comments below.
 PREDICTIONS = np.array([[0.9, 0.8, 0.1],
@@ -132,3 +132,33 @@ def test_gap_matches_reference_on_real_yt8m_shards():
     for chunk in np.array_split(np.arange(len(labels)), 5)[::-1]:
         state.merge(metrics_math.GapState().add_videos(predictions[chunk], labels[chunk]))
     assert state.result() == pytest.approx(expected, abs=1e-6)
+
+
+def test_mean_ap_by_hand():
+    # top-2 per video: v1 -> class0 0.9+, class1 0.8-; v2 -> class1 0.7+, class2 0.6-.
+    # class0: AP 1/1; class1: items 0.8-, 0.7+ -> (1/2)/1; class2: 1 positive never retrieved -> 0.
+    assert metrics_math.mean_ap(PREDICTIONS, LABELS, top_k=2) == pytest.approx((1 + 0.5 + 0) / 3)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_mean_ap_matches_reference_and_merges_in_any_order(seed):
+    predictions, labels = _random_case(np.random.default_rng(seed), videos=200, classes=60)
+    expected = reference_mean_ap(predictions, labels, top_k=5)
+    assert metrics_math.mean_ap(predictions, labels, top_k=5) == pytest.approx(expected, abs=1e-9)
+    chunks = np.array_split(np.arange(200), 4)
+    merged = metrics_math.MapState()
+    for chunk in chunks[::-1]:
+        merged.merge(metrics_math.MapState().add_videos(predictions[chunk], labels[chunk], top_k=5))
+    assert merged.result() == pytest.approx(expected, abs=1e-9)
+
+
+def test_mean_ap_binned_mode_within_bound():
+    predictions, labels = _random_case(np.random.default_rng(4), videos=400, classes=60)
+    exact = metrics_math.mean_ap(predictions, labels)
+    state = metrics_math.MapState(max_exact_pairs=500, num_bins=2000)
+    for chunk in np.array_split(np.arange(400), 5):
+        state.merge(metrics_math.MapState(max_exact_pairs=500, num_bins=2000)
+                    .add_videos(predictions[chunk], labels[chunk]))
+    assert state.binned
+    assert 0 < state.error_bound() < 0.01
+    assert abs(state.result() - exact) <= state.error_bound() + 1e-12

@@ -7,7 +7,7 @@ from apache_beam.testing import util as beam_testing
 from tensorflow_model_analysis.metrics import metric_types, metric_util
 
 from evaluator_ext import metrics_math, tfma_metrics
-from tests.reference_metrics import reference_gap, reference_hit_at_one, reference_perr
+from tests.reference_metrics import reference_gap, reference_hit_at_one, reference_mean_ap, reference_perr
 
 
 def _extracts(predictions, labels):
@@ -109,3 +109,13 @@ def test_metrics_load_from_an_eval_config_by_module_path():
     assert isinstance(metrics, tfma_metrics.GlobalAveragePrecision)
     assert metrics.get_config()["top_k"] == 7
     assert isinstance(metrics, metric_types.Metric) and metrics_math.DEFAULT_TOP_K == 20
+
+
+def test_map_combiner_matches_reference(case):
+    predictions, labels = case
+    expected = reference_mean_ap(predictions, labels)
+
+    def check(got):
+        assert got["map"] == pytest.approx(expected, abs=1e-6)
+        assert got["map_error_bound"] == 0.0
+    _run_metric(tfma_metrics.MeanAveragePrecision(), predictions, labels, check)
