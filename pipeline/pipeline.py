@@ -20,6 +20,7 @@ from inference.components import TOP_K_SIGNATURE, PredictionsCsvExporter
 from pipeline import configs
 from pipeline.code_fingerprint import CUSTOM_CONFIG_KEY, fingerprint
 from trainer.config import TrainerConfig
+from transform.preprocessing import NUM_LABELS_BUCKET_KEY, RGB_NORM_BUCKET_KEY
 from yt8m_tfx import features
 from yt8m_tfx.schema import VIDEO_LEVEL_SCHEMA_PATH
 
@@ -61,7 +62,8 @@ def create_eval_config(gap_threshold: float, top_k: int) -> tfma.EvalConfig:
             preprocessing_function_names=["transform_features"])],
         slicing_specs=[
             tfma.SlicingSpec(),
-            tfma.SlicingSpec(feature_keys=["num_labels"]),
+            tfma.SlicingSpec(feature_keys=[NUM_LABELS_BUCKET_KEY]),
+            tfma.SlicingSpec(feature_keys=[RGB_NORM_BUCKET_KEY]),
         ],
         metrics_specs=[tfma.MetricsSpec(metrics=[
             tfma.MetricConfig(class_name="ExampleCount"),

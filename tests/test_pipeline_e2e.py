@@ -15,6 +15,12 @@ from yt8m_tfx import features
 pytestmark = pytest.mark.slow
 
 
+@pytest.fixture(autouse=True)
+def runner_argv(monkeypatch):
+    """Beam/absl parse sys.argv as flags: pytest's own (e.g. -v -rs) must not reach them."""
+    monkeypatch.setattr("sys.argv", ["local_runner.py"])
+
+
 def _eval_examples(pattern):
     return [r.numpy() for r in tf.data.TFRecordDataset(sorted(glob.glob(pattern)))]
 
@@ -31,6 +37,25 @@ def _executions_by_state(pipeline_root):
         key = (type_names[execution.type_id], metadata_store_pb2.Execution.State.Name(execution.last_known_state))
         counts[key] = counts.get(key, 0) + 1
     return counts
+
+
+def _run_notebook(pipeline_root):
+    """Executes notebooks/tfma_slices.ipynb headless on this pipeline root; returns its GAP table."""
+    import io
+    import nbformat
+    import pandas as pd
+    from nbclient import NotebookClient
+    notebooks = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "notebooks")
+    notebook = nbformat.read(os.path.join(notebooks, "tfma_slices.ipynb"), as_version=4)
+    notebook.cells.append(nbformat.v4.new_code_cell("print(gap_table.to_csv())"))
+    os.environ["YT8M_PIPELINE_ROOT"] = pipeline_root
+    try:
+        NotebookClient(notebook, timeout=300, kernel_name="python3",
+                       resources={"metadata": {"path": notebooks}}).execute()
+    finally:
+        del os.environ["YT8M_PIPELINE_ROOT"]
+    printed = "".join(o.get("text", "") for o in notebook.cells[-1].outputs if o.get("name") == "stdout")
+    return pd.read_csv(io.StringIO(printed), index_col="slice")
 
 
 def _check_predictions_csv(pipeline_root, eval_pattern, top_k=20):
@@ -65,11 +90,19 @@ def test_synthetic_pipeline_end_to_end_then_served_from_cache(tmp_path, syntheti
     metrics = outputs.overall_metrics(evaluation)
     assert metrics["example_count"] == 60
     assert metrics["gap"] > 0.3, metrics  # chance is ~0.001 on 3862 Zipf-distributed classes
-    assert 0 < metrics["hit_at_one"] <= 1 and 0 < metrics["perr"] <= 1
+    assert 0 < metrics["hit_at_one"] <= 1 and 0 < metrics["perr"] <= 1 and 0 < metrics["map"] <= 1
+    assert metrics["gap_error_bound"] == 0.0  # exact mode
     assert outputs.validation_ok(evaluation)
     import tensorflow_model_analysis as tfma
     slices = {key for key, _ in tfma.load_eval_result(evaluation).slicing_metrics}
-    assert () in slices and any(k and k[0][0] == "num_labels" for k in slices)
+    assert () in slices
+    assert {k[0][1] for k in slices if k and k[0][0] == "num_labels_bucket"} <= {1, 2, 3, 4, 5}
+    assert len([k for k in slices if k and k[0][0] == "num_labels_bucket"]) >= 3
+    assert {k[0][1] for k in slices if k and k[0][0] == "rgb_norm_bucket"} == {0, 1, 2, 3}
+
+    gap_table = _run_notebook(root)
+    assert gap_table.loc["Overall", "gap"] == pytest.approx(metrics["gap"])
+    assert any(name.startswith("num_labels_bucket=") for name in gap_table.index)
 
     _check_predictions_csv(root, os.path.join(synthetic_video_dir, "validate*.tfrecord"))
     pushed = outputs.latest_artifact_uri(root, "PushedModel")
@@ -83,6 +116,9 @@ def test_synthetic_pipeline_end_to_end_then_served_from_cache(tmp_path, syntheti
         assert executions.get((component, "CACHED")) == 1, executions
     # The Evaluator re-runs once: the first run's model is now the blessed baseline it compares to.
     assert executions.get(("Evaluator", "COMPLETE")) == 2, executions
+    second = outputs.overall_metrics(outputs.latest_artifact_uri(root, "ModelEvaluation"))
+    assert second["gap_diff"] == pytest.approx(0.0, abs=1e-9)  # same model as its baseline
+    assert outputs.validation_ok(outputs.latest_artifact_uri(root, "ModelEvaluation"))
 
 
 def test_real_yt8m_shards_end_to_end(tmp_path):

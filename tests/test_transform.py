@@ -39,6 +39,9 @@ def test_preprocessing_fn_z_scores_each_dimension_and_keeps_labels(synthetic_vid
     np.testing.assert_allclose(rgb.mean(axis=0), 0, atol=1e-4)
     np.testing.assert_allclose(rgb.std(axis=0), 1, atol=1e-3)
     np.testing.assert_allclose(audio.std(axis=0), 1, atol=1e-3)
+    buckets = np.array([r["rgb_norm_bucket"] for r in transformed])
+    assert set(buckets.tolist()) == {0, 1, 2, 3}
+    assert np.bincount(buckets).min() >= len(rows) // 8  # roughly quartiles
     by_id = {r["id"]: r for r in rows}
     for out in transformed:
         np.testing.assert_array_equal(np.sort(out["labels"]), np.sort(by_id[out["id"]]["labels"]))

@@ -2,7 +2,7 @@
 
 Exported signatures, all over serialized raw tf.Examples (the Transform graph is inside the model):
   serving_default     -> {"probabilities": [B, NUM_CLASSES]}            used by TFMA
-  transform_features  -> {"labels_multi_hot": [B, C], "num_labels": [B]}  TFMA preprocessing (labels)
+  transform_features  -> {"labels_multi_hot": [B, C], "num_labels_bucket", "rgb_norm_bucket"}  TFMA labels, slices
   predict_top_k       -> {"video_id" [B,1], "top_k_indices" [B,k], "top_k_scores" [B,k]}  used by BulkInferrer
 """
 from __future__ import annotations
@@ -19,7 +19,8 @@ from tfx_bsl.public import tfxio
 from trainer import losses
 from trainer.config import TrainerConfig
 from trainer.models import get_model_builder
-from transform.preprocessing import labels_to_multi_hot
+from transform.preprocessing import (NUM_LABELS_BUCKET_KEY, NUM_LABELS_BUCKET_MAX, RGB_NORM_BUCKET_KEY,
+                                     labels_to_multi_hot)
 from yt8m_tfx import features
 
 
@@ -92,11 +93,14 @@ def make_signatures(model, tf_transform_output, config: TrainerConfig):
     @tf.function(input_signature=[examples_spec])
     def transform_features(examples):
         raw = tf.io.parse_example(examples, _raw_feature_spec_without(tf_transform_output))
-        labels = raw[features.LABELS_KEY]
-        multi_hot = labels_to_multi_hot(labels)
+        transformed = model.tft_layer(raw)
+        multi_hot = labels_to_multi_hot(raw[features.LABELS_KEY])
         return {
             features.LABELS_MULTI_HOT_KEY: multi_hot,
-            "num_labels": tf.cast(tf.reduce_sum(multi_hot, axis=1), tf.int64),
+            # 1, 2, 3, 4 labels, and 5 for "5 or more": every slice keeps enough videos to mean something.
+            NUM_LABELS_BUCKET_KEY: tf.minimum(tf.cast(tf.reduce_sum(multi_hot, axis=1), tf.int64),
+                                              NUM_LABELS_BUCKET_MAX),
+            RGB_NORM_BUCKET_KEY: transformed[RGB_NORM_BUCKET_KEY],
         }
 
     return {

@@ -12,6 +12,11 @@ import tensorflow_transform as tft
 
 from yt8m_tfx import features
 
+# Slices the Evaluator reports besides "Overall" (computed in the model's transform_features signature).
+RGB_NORM_BUCKET_KEY = "rgb_norm_bucket"
+NUM_LABELS_BUCKET_KEY = "num_labels_bucket"
+NUM_LABELS_BUCKET_MAX = 5
+
 
 def labels_to_multi_hot(labels: tf.sparse.SparseTensor, num_classes: int = features.NUM_CLASSES) -> tf.Tensor:
     """Sparse [B, None] class ids -> dense multi-hot [B, num_classes] float32.
@@ -37,6 +42,8 @@ def preprocessing_fn(inputs, custom_config=None):
     outputs = {}
     for name in features.VIDEO_FEATURE_SIZES:
         outputs[features.transformed_name(name)] = tft.scale_to_z_score(inputs[name], elementwise=True)
+    # A feature-derived slice for TFMA: quartile of the visual embedding's L2 norm (tft quantiles).
+    outputs[RGB_NORM_BUCKET_KEY] = tft.bucketize(tf.norm(inputs["mean_rgb"], axis=1), num_buckets=4)
     outputs[features.LABELS_KEY] = inputs[features.LABELS_KEY]
     outputs[features.VIDEO_ID_KEY] = inputs[features.VIDEO_ID_KEY]
     return outputs
