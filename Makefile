@@ -7,6 +7,8 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 
 # Where `make run` puts its synthetic data and pipeline outputs.
 RUN_DIR ?= tfx_output
+# 200 steps x 1024 is ~100 epochs of the 2,000 synthetic videos: enough, and keeps `make run` short.
+TRAIN_STEPS ?= 200
 RUN_ARGS ?=
 
 .PHONY: venv run test test-fast schema bench clean
@@ -23,7 +25,7 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt requirements.lock pypr
 	touch $@
 
 run: venv
-	$(PY) local_runner.py --pipeline_root=$(RUN_DIR) $(RUN_ARGS)
+	$(PY) local_runner.py --pipeline_root=$(RUN_DIR) --train_steps=$(TRAIN_STEPS) $(RUN_ARGS)
 
 test: venv
 	$(PY) -m pytest -v -rs --durations=15 tests
