@@ -40,3 +40,12 @@ def test_merge_shards_writes_one_header(tmp_path):
     other = tmp_path / "skipped.csv"
     assert merge_shards(shards, str(other), max_rows=2) == 3
     assert not other.exists()
+
+
+def test_predict_cli_reports_missing_inputs_clearly(tmp_path):
+    from inference import predict
+    with pytest.raises(FileNotFoundError, match="no files match"):
+        predict.predict_to_csv(str(tmp_path), str(tmp_path / "none*.tfrecord"), str(tmp_path / "o.csv"))
+    (tmp_path / "x.tfrecord").write_bytes(b"")
+    with pytest.raises(FileNotFoundError, match="no SavedModel"):
+        predict.predict_to_csv(str(tmp_path), str(tmp_path / "x*.tfrecord"), str(tmp_path / "o.csv"))

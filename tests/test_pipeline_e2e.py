@@ -104,7 +104,18 @@ def test_synthetic_pipeline_end_to_end_then_served_from_cache(tmp_path, syntheti
     assert gap_table.loc["Overall", "gap"] == pytest.approx(metrics["gap"])
     assert any(name.startswith("num_labels_bucket=") for name in gap_table.index)
 
-    _check_predictions_csv(root, os.path.join(synthetic_video_dir, "validate*.tfrecord"))
+    rows = _check_predictions_csv(root, os.path.join(synthetic_video_dir, "validate*.tfrecord"))
+    # The standalone CLI on the pushed model reproduces the pipeline's CSV.
+    from inference import predict
+    cli_csv = str(tmp_path / "cli_predictions.csv")
+    predict.main(["--model_dir", os.path.join(root, "serving_model"), "--input_data_pattern",
+                  os.path.join(synthetic_video_dir, "validate*.tfrecord"), "--output_file", cli_csv,
+                  "--batch_size", "7"])
+    cli_lines = open(cli_csv).read().splitlines()
+    assert cli_lines[0] == HEADER and len(cli_lines) == len(rows) + 1
+    for video_id, classes, scores in map(parse_row, cli_lines[1:]):
+        assert classes == rows[video_id][0]
+        np.testing.assert_allclose(scores, rows[video_id][1], rtol=1e-4)
     pushed = outputs.latest_artifact_uri(root, "PushedModel")
     assert os.path.exists(os.path.join(pushed, "saved_model.pb"))
     assert glob.glob(os.path.join(root, "serving_model", "*", "saved_model.pb"))  # versioned push

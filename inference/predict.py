@@ -1,0 +1,78 @@
+"""Standalone batch inference, like the starter code's inference.py, with an exported yt8m-tfx model.
+
+  python -m inference.predict --model_dir=tfx_output/serving_model \
+      --input_data_pattern='/data/yt8m/test*.tfrecord' --output_file=predictions.csv
+
+--model_dir may be a SavedModel, or a Pusher destination holding numbered versions (the newest is used).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+import yt8m_tfx  # noqa: F401  (TF_USE_LEGACY_KERAS before tensorflow loads)
+
+from inference.components import TOP_K_SIGNATURE
+from inference.csv_format import HEADER, format_row
+
+
+def resolve_saved_model(model_dir: str) -> str:
+    """The SavedModel dir itself, the newest numbered version under a push destination, or Format-Serving."""
+    import tensorflow as tf
+    for candidate in (model_dir, os.path.join(model_dir, "Format-Serving")):
+        if tf.io.gfile.exists(os.path.join(candidate, "saved_model.pb")):
+            return candidate
+    versions = [d.rstrip("/") for d in tf.io.gfile.listdir(model_dir) if d.rstrip("/").isdigit()] \
+        if tf.io.gfile.isdir(model_dir) else []
+    if versions:
+        return os.path.join(model_dir, max(versions, key=int))
+    raise FileNotFoundError(f"no SavedModel (saved_model.pb) in {model_dir} or its numbered versions")
+
+
+def predict_to_csv(model_dir: str, input_data_pattern: str, output_file: str, top_k: int = 20,
+                   batch_size: int = 256) -> int:
+    """Writes the Kaggle CSV for every example matching the pattern; returns the number of videos."""
+    import tensorflow as tf
+    files = sorted(tf.io.gfile.glob(input_data_pattern))
+    if not files:
+        raise FileNotFoundError(f"no files match --input_data_pattern={input_data_pattern!r}")
+    model = tf.saved_model.load(resolve_saved_model(model_dir))
+    if TOP_K_SIGNATURE not in model.signatures:
+        raise ValueError(f"the model has no {TOP_K_SIGNATURE!r} signature (found {list(model.signatures)})")
+    predict = model.signatures[TOP_K_SIGNATURE]
+    videos = 0
+    with tf.io.gfile.GFile(output_file, "w") as out:
+        out.write(HEADER + "\n")
+        for batch in tf.data.TFRecordDataset(files).batch(batch_size):
+            result = predict(examples=batch)
+            if result["top_k_indices"].shape[1] < top_k:
+                raise ValueError(f"--top_k={top_k} but the model was exported with "
+                                 f"top_k={result['top_k_indices'].shape[1]}")
+            for video_id, classes, scores in zip(result["video_id"].numpy().reshape(-1),
+                                                 result["top_k_indices"].numpy()[:, :top_k],
+                                                 result["top_k_scores"].numpy()[:, :top_k]):
+                out.write(format_row(video_id, classes, scores) + "\n")
+                videos += 1
+    return videos
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--model_dir", required=True)
+    p.add_argument("--input_data_pattern", required=True)
+    p.add_argument("--output_file", default="predictions.csv")
+    p.add_argument("--top_k", type=int, default=20)
+    p.add_argument("--batch_size", type=int, default=256)
+    args = p.parse_args(argv)
+    started = time.time()
+    videos = predict_to_csv(args.model_dir, args.input_data_pattern, args.output_file, args.top_k,
+                            args.batch_size)
+    seconds = time.time() - started
+    print(f"wrote {videos} videos to {args.output_file} in {seconds:.1f}s ({videos / seconds:.0f} videos/s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
