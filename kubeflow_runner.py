@@ -19,7 +19,7 @@ CONTAINER_PROJECT_ROOT = "/yt8m_tfx"  # must match the Dockerfile's WORKDIR
 
 
 def parse_args(argv=None):
-    from pipeline import configs
+    from pipeline import beam_presets, configs
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--image", required=True, help="container image with this project installed")
     p.add_argument("--pipeline_root", required=True, help="gs://, s3:// or a mounted PVC path")
@@ -36,14 +36,13 @@ def parse_args(argv=None):
     p.add_argument("--serving_model_dir")
     p.add_argument("--container_project_root", default=CONTAINER_PROJECT_ROOT,
                    help="where the Dockerfile puts this project inside the image")
-    p.add_argument("--beam_pipeline_args", nargs="*", default=None,
-                   help="Beam args for every Beam component (default: DirectRunner, all cores)")
+    beam_presets.add_beam_flags(p)
     return p.parse_args(argv)
 
 
 def compile_pipeline(args) -> str:
     from tfx import v1 as tfx
-    from pipeline import configs
+    from pipeline import beam_presets
     from pipeline.pipeline import create_pipeline
     from trainer.config import TrainerConfig
 
@@ -61,8 +60,8 @@ def compile_pipeline(args) -> str:
         # Executors run in the image, so the schema path is the one inside it.
         schema_file=os.path.join(args.container_project_root, "pipeline", "schema",
                                  os.path.relpath(VIDEO_LEVEL_SCHEMA_PATH, SCHEMA_DIR)),
-        beam_pipeline_args=(args.beam_pipeline_args if args.beam_pipeline_args is not None
-                            else configs.direct_beam_args()))
+        # Distributed Beam workers default to the pipeline image, which has this project installed.
+        beam_pipeline_args=beam_presets.args_from_flags(args, default_image=args.image))
     runner = tfx.orchestration.experimental.KubeflowV2DagRunner(
         config=tfx.orchestration.experimental.KubeflowV2DagRunnerConfig(default_image=args.image),
         output_filename=args.output_file)

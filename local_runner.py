@@ -16,7 +16,7 @@ import yt8m_tfx  # noqa: F401  (TF_USE_LEGACY_KERAS=1 for this process and its B
 
 
 def parse_args(argv=None):
-    from pipeline import configs
+    from pipeline import beam_presets, configs
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     data = p.add_argument_group("data (like the starter code)")
     data.add_argument("--data_dir", help="directory holding train*.tfrecord and validate*.tfrecord")
@@ -43,10 +43,8 @@ def parse_args(argv=None):
     run.add_argument("--serving_model_dir", help="Pusher destination (default <pipeline_root>/serving_model)")
     run.add_argument("--gap_threshold", type=float, default=configs.GAP_THRESHOLD,
                      help="minimum eval GAP for the model to be blessed")
-    run.add_argument("--beam_direct_num_workers", type=int, default=0, help="0 = one per core")
-    run.add_argument("--beam_direct_running_mode", default="multi_processing",
-                     choices=["in_memory", "multi_threading", "multi_processing"])
     run.add_argument("--disable_cache", action="store_true")
+    beam_presets.add_beam_flags(p)
     return p.parse_args(argv)
 
 
@@ -77,7 +75,7 @@ def main(argv=None):
     from absl import logging
     logging.set_verbosity(logging.INFO)
     from tfx import v1 as tfx
-    from pipeline import configs, outputs
+    from pipeline import beam_presets, outputs
     from pipeline.pipeline import create_pipeline
     from trainer.config import TrainerConfig
 
@@ -99,8 +97,7 @@ def main(argv=None):
         gap_threshold=args.gap_threshold,
         serving_model_dir=args.serving_model_dir,
         inference_data_pattern=args.inference_data_pattern,
-        beam_pipeline_args=configs.direct_beam_args(args.beam_direct_num_workers,
-                                                    args.beam_direct_running_mode),
+        beam_pipeline_args=beam_presets.args_from_flags(args),
         metadata_connection_config=tfx.orchestration.metadata.sqlite_metadata_connection_config(
             outputs.metadata_path(args.pipeline_root)),
         enable_cache=not args.disable_cache)

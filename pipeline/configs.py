@@ -29,14 +29,7 @@ TOP_K = 20
 # Where Pusher copies a blessed model, relative to the pipeline root unless absolute.
 SERVING_MODEL_DIR = "serving_model"
 
-# Beam: DirectRunner in multi-processing mode uses every core of the machine.
-def direct_beam_args(num_workers: int = 0, running_mode: str = "multi_processing"):
-    """num_workers 0 = one worker per core."""
-    return [
-        "--runner=DirectRunner",
-        f"--direct_running_mode={running_mode}",
-        f"--direct_num_workers={num_workers}",
-    ]
+# Beam runner presets (direct, dataflow, flink, spark): pipeline/beam_presets.py.
 
 
 def default_pipeline_root() -> str:

@@ -60,3 +60,29 @@ def test_losses_by_hand():
     assert float(losses.hinge_loss(labels, predictions)) == pytest.approx(0.2 + 1.3, rel=1e-6)
     log_softmax = np.log(np.exp([0.8, 0.3]) / np.exp([0.8, 0.3]).sum())
     assert float(losses.softmax_loss(labels, predictions)) == pytest.approx(-log_softmax[0], rel=1e-6)
+
+
+def test_strategy_choice():
+    from trainer.distribution import choose_strategy
+    two_workers = '{"cluster": {"worker": ["a:1", "b:1"]}, "task": {"type": "worker", "index": 0}}'
+    assert choose_strategy("auto", None, num_gpus=0) == "none"
+    assert choose_strategy("auto", None, num_gpus=4) == "mirrored"
+    assert choose_strategy("auto", two_workers, num_gpus=0) == "multi_worker"
+    assert choose_strategy("mirrored", None, num_gpus=0) == "mirrored"
+    with pytest.raises(ValueError, match="Unknown distribution_strategy"):
+        choose_strategy("tpu", None, 0)
+
+
+def test_model_trains_under_mirrored_strategy_on_cpu():
+    from trainer.distribution import make_strategy
+    strategy = make_strategy("mirrored")
+    assert isinstance(strategy, tf.distribute.MirroredStrategy)
+    config = TrainerConfig(model="MoeModel", feature_names="mean_audio", batch_size=4)
+    with strategy.scope():
+        model = build_compiled_model(config)
+    x = {"mean_audio_xf": np.random.default_rng(1).standard_normal((8, 128)).astype(np.float32)}
+    y = np.zeros((8, features.NUM_CLASSES), np.float32)
+    y[:, 5] = 1
+    losses_seen = model.fit(x, y, batch_size=4, epochs=2, verbose=0).history["loss"]
+    assert losses_seen[1] < losses_seen[0]
+    assert model.predict(x, verbose=0).shape == (8, features.NUM_CLASSES)

@@ -18,6 +18,7 @@ class TrainerConfig:
     clip_gradient_norm: float = 1.0
     regularization_penalty: float = 1.0
     top_k: int = 20
+    distribution_strategy: str = "auto"  # trainer/distribution.py
     seed: int = 0                    # weights init and shuffling; reruns give the same model
     hparams: Dict[str, Any] = dataclasses.field(default_factory=dict)  # model-specific, e.g. moe_num_mixtures
 

@@ -18,6 +18,7 @@ from tfx_bsl.public import tfxio
 
 from trainer import losses
 from trainer.config import TrainerConfig
+from trainer.distribution import make_strategy
 from trainer.models import get_model_builder
 from transform.preprocessing import (NUM_LABELS_BUCKET_KEY, NUM_LABELS_BUCKET_MAX, RGB_NORM_BUCKET_KEY,
                                      labels_to_multi_hot)
@@ -119,7 +120,8 @@ def run_fn(fn_args):
                              config.batch_size, config)
     eval_dataset = input_fn(fn_args.eval_files, fn_args.data_accessor, tf_transform_output,
                             config.batch_size, config)
-    model = build_compiled_model(config)
+    with make_strategy(config.distribution_strategy).scope():
+        model = build_compiled_model(config)
     tensorboard = keras.callbacks.TensorBoard(log_dir=fn_args.model_run_dir, update_freq="epoch")
     model.fit(train_dataset, steps_per_epoch=fn_args.train_steps, epochs=1,
               validation_data=eval_dataset, validation_steps=fn_args.eval_steps,

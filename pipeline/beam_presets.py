@@ -1,0 +1,72 @@
+"""Beam pipeline args for the runners users move to when data outgrows one machine.
+
+`beam_pipeline_args(runner, ...)` returns the list every Beam-powered component receives (TFX passes a
+pipeline's beam_pipeline_args to each of them). Missing required settings are a clear error here,
+not a stack trace from inside a worker.
+"""
+from __future__ import annotations
+
+from typing import List, Optional
+
+RUNNERS = ("direct", "dataflow", "flink", "spark")
+
+
+def _require(runner: str, **options):
+    missing = [f"--{name}" for name, value in options.items() if not value]
+    if missing:
+        raise ValueError(f"--beam_runner={runner} needs {', '.join(missing)}")
+
+
+def beam_pipeline_args(runner: str = "direct", *, direct_num_workers: int = 0,
+                       direct_running_mode: str = "multi_processing",
+                       gcp_project: Optional[str] = None, gcp_region: Optional[str] = None,
+                       temp_location: Optional[str] = None, image: Optional[str] = None,
+                       job_endpoint: Optional[str] = None, extra: Optional[List[str]] = None) -> List[str]:
+    """
+    direct   — this machine; multi_processing uses every core (num_workers 0 = one per core).
+    dataflow — Google Cloud Dataflow; workers run `image` (this project's container) on Runner v2.
+    flink    — a Flink job server at job_endpoint (host:port); SDK workers in `image` containers.
+    spark    — a Spark job server at job_endpoint; SDK workers in `image` containers.
+    """
+    if runner == "direct":
+        args = ["--runner=DirectRunner", f"--direct_running_mode={direct_running_mode}",
+                f"--direct_num_workers={direct_num_workers}"]
+    elif runner == "dataflow":
+        _require(runner, gcp_project=gcp_project, gcp_region=gcp_region, temp_location=temp_location,
+                 image=image)
+        args = ["--runner=DataflowRunner", f"--project={gcp_project}", f"--region={gcp_region}",
+                f"--temp_location={temp_location}", f"--sdk_container_image={image}",
+                "--experiments=use_runner_v2"]
+    elif runner in ("flink", "spark"):
+        _require(runner, job_endpoint=job_endpoint, image=image)
+        args = ["--runner=PortableRunner", f"--job_endpoint={job_endpoint}", "--environment_type=DOCKER",
+                f"--environment_config={image}"]
+        if temp_location:
+            args.append(f"--temp_location={temp_location}")
+    else:
+        raise ValueError(f"Unknown --beam_runner={runner!r}; choose one of {RUNNERS}")
+    return args + list(extra or [])
+
+
+def add_beam_flags(parser) -> None:
+    """The same Beam flags on local_runner.py and kubeflow_runner.py."""
+    group = parser.add_argument_group("beam")
+    group.add_argument("--beam_runner", default="direct", choices=RUNNERS)
+    group.add_argument("--beam_direct_num_workers", type=int, default=0, help="0 = one per core")
+    group.add_argument("--beam_direct_running_mode", default="multi_processing",
+                       choices=["in_memory", "multi_threading", "multi_processing"])
+    group.add_argument("--gcp_project")
+    group.add_argument("--gcp_region")
+    group.add_argument("--beam_temp_location", help="gs:// or s3:// scratch space for distributed runners")
+    group.add_argument("--beam_image", help="SDK worker image (default: the pipeline image, if any)")
+    group.add_argument("--beam_job_endpoint", help="Flink/Spark job server host:port")
+    group.add_argument("--beam_extra_args", nargs="*", default=[], help="appended verbatim")
+
+
+def args_from_flags(flags, default_image: Optional[str] = None) -> List[str]:
+    return beam_pipeline_args(
+        flags.beam_runner, direct_num_workers=flags.beam_direct_num_workers,
+        direct_running_mode=flags.beam_direct_running_mode, gcp_project=flags.gcp_project,
+        gcp_region=flags.gcp_region, temp_location=flags.beam_temp_location,
+        image=flags.beam_image or default_image, job_endpoint=flags.beam_job_endpoint,
+        extra=flags.beam_extra_args)
