@@ -1,6 +1,6 @@
 """create_pipeline(...): the only place TFX components are wired together.
 
-ImportExampleGen -> StatisticsGen -> ImportSchemaGen (curated) -> ExampleValidator
+ImportExampleGen -> StatisticsGen -> ImportSchemaGen (curated) -> ExampleValidator -> AnomaliesGate
   -> Transform -> Trainer -> Evaluator (GAP plugin, blessing vs latest blessed model)
   -> BulkInferrer (top-k signature, blessed models only) -> PredictionsCsvExporter, Pusher
 """
@@ -19,6 +19,7 @@ from evaluator_ext import tfma_metrics
 from inference.components import TOP_K_SIGNATURE, PredictionsCsvExporter
 from pipeline import configs
 from pipeline.code_fingerprint import CUSTOM_CONFIG_KEY, fingerprint
+from pipeline.validation_gate import AnomaliesGate
 from trainer.config import TrainerConfig
 from transform.preprocessing import NUM_LABELS_BUCKET_KEY, RGB_NORM_BUCKET_KEY
 from yt8m_tfx import features
@@ -104,11 +105,13 @@ def create_pipeline(
     schema_gen = tfx.components.ImportSchemaGen(schema_file=schema_file)
     example_validator = tfx.components.ExampleValidator(
         statistics=statistics_gen.outputs["statistics"], schema=schema_gen.outputs["schema"])
+    anomalies_gate = AnomaliesGate(anomalies=example_validator.outputs["anomalies"])
     transform = tfx.components.Transform(
         examples=example_gen.outputs["examples"],
         schema=schema_gen.outputs["schema"],
         preprocessing_fn=configs.PREPROCESSING_FN,
         custom_config={CUSTOM_CONFIG_KEY: fingerprint(["transform", "yt8m_tfx"])})
+    transform.add_upstream_node(anomalies_gate)  # no training on data that fails validation
     trainer = tfx.components.Trainer(
         run_fn=configs.RUN_FN,
         examples=transform.outputs["transformed_examples"],
@@ -154,8 +157,8 @@ def create_pipeline(
         push_destination=tfx.proto.PushDestination(
             filesystem=tfx.proto.PushDestination.Filesystem(
                 base_directory=serving_model_dir or os.path.join(pipeline_root, configs.SERVING_MODEL_DIR))))
-    components = [example_gen, statistics_gen, schema_gen, example_validator, transform, trainer,
-                  model_resolver, evaluator, *extra_components, bulk_inferrer, csv_exporter, pusher]
+    components = [example_gen, statistics_gen, schema_gen, example_validator, anomalies_gate, transform,
+                  trainer, model_resolver, evaluator, *extra_components, bulk_inferrer, csv_exporter, pusher]
     return tfx.dsl.Pipeline(
         pipeline_name=pipeline_name,
         pipeline_root=pipeline_root,

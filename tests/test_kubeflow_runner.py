@@ -6,7 +6,8 @@ from kfp.pipeline_spec import pipeline_spec_pb2
 import kubeflow_runner
 
 EXPECTED_COMPONENTS = {
-    "ImportExampleGen", "StatisticsGen", "ImportSchemaGen", "ExampleValidator", "Transform", "Trainer",
+    "ImportExampleGen", "StatisticsGen", "ImportSchemaGen", "ExampleValidator", "AnomaliesGate", "Transform",
+    "Trainer",
     "latest_blessed_model_resolver-model-resolver", "Evaluator", "BulkInferrer", "PredictionsCsvExporter", "Pusher",
 }
 
