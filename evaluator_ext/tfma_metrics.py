@@ -7,8 +7,7 @@ metrics_math; there is no second implementation of the math. Use from an EvalCon
 """
 from __future__ import annotations
 
-import dataclasses
-from typing import Iterable, Optional
+from typing import Iterable
 
 import apache_beam as beam
 import numpy as np
@@ -40,9 +39,6 @@ class _PerExampleCombiner(beam.CombineFn):
         self._eval_config = eval_config
         self._model_name = model_name
         self._output_name = output_name
-
-    def _pending(self, accumulator):
-        return accumulator["pending"]
 
     def add_input(self, accumulator, element):
         labels, predictions = _label_and_prediction(element, self._eval_config, self._model_name,

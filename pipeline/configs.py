@@ -14,7 +14,6 @@ EVAL_DATA_PATTERN = "validate*.tfrecord"
 
 # Module paths, imported by the Transform/Trainer executors and Beam workers (the package is installed).
 PREPROCESSING_FN = "transform.preprocessing.preprocessing_fn"
-FRAME_PREPROCESSING_FN = "transform.preprocessing.frame_level_preprocessing_fn"
 RUN_FN = "trainer.run_fn.run_fn"
 
 MODEL = "LogisticModel"

@@ -13,7 +13,6 @@ import yt8m_tfx  # noqa: F401  (TF_USE_LEGACY_KERAS before tensorflow loads)
 
 import tensorflow_model_analysis as tfma
 from tfx import v1 as tfx
-from tfx.proto import bulk_inferrer_pb2
 
 from evaluator_ext import tfma_metrics
 from inference.components import TOP_K_SIGNATURE, PredictionsCsvExporter

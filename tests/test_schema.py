@@ -1,5 +1,4 @@
 """The curated schema is generated from features.py and accepts real and synthetic data."""
-import pytest
 import tensorflow_data_validation as tfdv
 
 from tests.conftest import real_shards
