@@ -44,6 +44,8 @@ def parse_args(argv=None):
     run.add_argument("--gap_threshold", type=float, default=configs.GAP_THRESHOLD,
                      help="minimum eval GAP for the model to be blessed")
     run.add_argument("--disable_cache", action="store_true")
+    run.add_argument("--skip_shard_check", action="store_true",
+                     help="do not pre-check that every input shard is a complete TFRecord file")
     beam_presets.add_beam_flags(p)
     return p.parse_args(argv)
 
@@ -81,6 +83,10 @@ def main(argv=None):
 
     args.pipeline_root = os.path.abspath(args.pipeline_root)
     train_pattern, eval_pattern = resolve_data_patterns(args)
+    from pipeline.data_checks import check_shards
+    patterns = [train_pattern, eval_pattern] + [p for p in [args.inference_data_pattern] if p]
+    if not args.skip_shard_check:
+        check_shards(patterns)  # names empty patterns and truncated shards before anything runs
     trainer_config = TrainerConfig(
         model=args.model, feature_names=args.feature_names, frame_features=args.frame_features,
         label_loss=args.label_loss, batch_size=args.batch_size,
