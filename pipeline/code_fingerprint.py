@@ -14,16 +14,16 @@ PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CUSTOM_CONFIG_KEY = "code_fingerprint"
 
 
-def fingerprint(packages: Iterable[str]) -> str:
+def fingerprint(packages: Iterable[str], project_root: str = PROJECT_ROOT) -> str:
     """sha256 over the path and content of every .py file in the given top-level packages."""
     digest = hashlib.sha256()
     for package in sorted(packages):
-        root = os.path.join(PROJECT_ROOT, package)
+        root = os.path.join(project_root, package)
         for folder, subdirs, files in os.walk(root):
             subdirs[:] = sorted(d for d in subdirs if d != "__pycache__")
             for name in sorted(f for f in files if f.endswith(".py")):
                 path = os.path.join(folder, name)
-                digest.update(os.path.relpath(path, PROJECT_ROOT).encode())
+                digest.update(os.path.relpath(path, project_root).encode())
                 with open(path, "rb") as f:
                     digest.update(f.read())
     return digest.hexdigest()[:16]

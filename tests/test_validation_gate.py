@@ -39,6 +39,27 @@ def test_describe_anomalies_names_each_bad_feature(tmp_path):
     assert describe_anomalies({"train": type(anomalies)()}) == []
 
 
+def _example_without(feature):
+    example = synthetic.video_level_example("x", [1], np.zeros(1024), np.zeros(128))
+    del example.features.feature[feature]
+    return example
+
+
+@pytest.mark.parametrize("bad, feature", [
+    (synthetic.video_level_example("neg", [-1], np.zeros(1024), np.zeros(128)), "labels"),
+    (synthetic.video_level_example("inf", [1], np.zeros(1024), np.full(128, np.inf)), "mean_audio"),
+    (_example_without("labels"), "labels"),
+    (_example_without("id"), "id"),
+])
+def test_each_kind_of_bad_example_is_named(tmp_path, bad, feature):
+    path = str(tmp_path / "train0000.tfrecord")
+    _write_bad_shard(path, [bad])
+    stats = tfdv.generate_statistics_from_tfrecord(data_location=path)
+    anomalies = tfdv.validate_statistics(stats, tfdv.load_schema_text(schema.VIDEO_LEVEL_SCHEMA_PATH))
+    lines = describe_anomalies({"train": anomalies})
+    assert [line for line in lines if f"feature '{feature}'" in line], lines
+
+
 @pytest.mark.slow
 def test_pipeline_stops_before_training_on_bad_data(tmp_path, synthetic_video_dir, monkeypatch, caplog):
     monkeypatch.setattr("sys.argv", ["local_runner.py"])

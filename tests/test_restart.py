@@ -1,0 +1,52 @@
+"""A run killed in the middle of training is re-run to a valid model, with MLMD left consistent."""
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import tensorflow as tf
+
+from pipeline import outputs
+from tests.conftest import PROJECT_ROOT
+
+pytestmark = pytest.mark.slow
+
+
+def _artifacts(pipeline_root, type_name):
+    from ml_metadata import metadata_store
+    from ml_metadata.proto import metadata_store_pb2
+    config = metadata_store_pb2.ConnectionConfig()
+    config.sqlite.filename_uri = outputs.metadata_path(pipeline_root)
+    store = metadata_store.MetadataStore(config)
+    return [(metadata_store_pb2.Artifact.State.Name(a.state), a.uri) for a in store.get_artifacts_by_type(type_name)]
+
+
+def test_killed_during_training_then_rerun_completes(tmp_path, synthetic_video_dir):
+    root = str(tmp_path / "root")
+    log_path = tmp_path / "first_run.log"
+    command = [sys.executable, "local_runner.py", "--data_dir", synthetic_video_dir, "--pipeline_root", root,
+               "--train_steps", "1500", "--batch_size", "32", "--eval_steps", "2", "--gap_threshold", "0",
+               "--beam_direct_running_mode", "in_memory"]
+    with open(log_path, "w") as log:
+        first = subprocess.Popen(command, cwd=PROJECT_ROOT, stdout=log, stderr=subprocess.STDOUT,
+                                 start_new_session=True)
+        deadline = time.time() + 600
+        while "Component Trainer is running" not in log_path.read_text():
+            assert first.poll() is None and time.time() < deadline, log_path.read_text()[-3000:]
+            time.sleep(1)
+        time.sleep(8)  # inside model.fit
+        os.killpg(first.pid, signal.SIGKILL)
+        first.wait()
+    assert outputs.latest_artifact_uri(root, "Model") is None  # the kill really hit before a model existed
+
+    second = subprocess.run(command, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=900)
+    assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-3000:]
+    live_models = [uri for state, uri in _artifacts(root, "Model") if state == "LIVE"]
+    assert len(live_models) == 1
+    loaded = tf.saved_model.load(os.path.join(live_models[0], "Format-Serving"))
+    assert {"serving_default", "predict_top_k"} <= set(loaded.signatures)
+    # The first run's half-written model never became LIVE; the pipeline carried on to a blessing and a CSV.
+    assert outputs.validation_ok(outputs.latest_artifact_uri(root, "ModelEvaluation"))
+    assert outputs.latest_artifact_uri(root, "yt8m.PredictionsCsv")
