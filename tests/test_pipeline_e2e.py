@@ -79,7 +79,7 @@ def _check_predictions_csv(pipeline_root, eval_pattern, top_k=20):
     return rows
 
 
-def test_synthetic_pipeline_end_to_end_then_served_from_cache(tmp_path, synthetic_video_dir):
+def test_synthetic_pipeline_end_to_end_then_served_from_cache(tmp_path, synthetic_video_dir, monkeypatch):
     root = str(tmp_path / "root")
     argv = ["--data_dir", synthetic_video_dir, "--pipeline_root", root, "--train_steps", "60",
             "--eval_steps", "2", "--batch_size", "32", "--gap_threshold", "0.3",
@@ -133,6 +133,17 @@ def test_synthetic_pipeline_end_to_end_then_served_from_cache(tmp_path, syntheti
     second = outputs.overall_metrics(outputs.latest_artifact_uri(root, "ModelEvaluation"))
     assert second["gap_diff"] == pytest.approx(0.0, abs=1e-9)  # same model as its baseline
     assert outputs.validation_ok(outputs.latest_artifact_uri(root, "ModelEvaluation"))
+
+    # Edited trainer code (simulated through its fingerprint): the Trainer re-runs, data stages do not.
+    from pipeline import code_fingerprint
+    real_fingerprint = code_fingerprint.fingerprint
+    monkeypatch.setattr("pipeline.pipeline.fingerprint",
+                        lambda packages: real_fingerprint(packages) + ("-edited" if "trainer" in packages else ""))
+    local_runner.main(argv)
+    executions = _executions_by_state(root)
+    assert executions.get(("Trainer", "COMPLETE")) == 2, executions
+    for component in ("ImportExampleGen", "StatisticsGen", "Transform"):
+        assert executions.get((component, "COMPLETE")) == 1 and executions.get((component, "CACHED")) == 2
 
 
 def test_real_yt8m_shards_end_to_end(tmp_path):
