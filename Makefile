@@ -39,6 +39,7 @@ schema: venv
 bench: venv
 	$(PY) -m bench.real_data_pipeline --model=LogisticModel
 	$(PY) -m bench.real_data_pipeline --model=MoeModel
+	$(PY) -m bench.gap_plugin --videos 100000
 
 clean:
 	rm -rf $(RUN_DIR)
