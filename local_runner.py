@@ -110,10 +110,12 @@ def main(argv=None):
     started = time.time()
     tfx.orchestration.LocalDagRunner().run(pipeline)
     print(f"\nPipeline finished in {time.time() - started:.0f}s. Outputs under {args.pipeline_root}:")
-    for label, type_name in [("evaluation (TFMA)", "ModelEvaluation"), ("blessing", "ModelBlessing"),
-                             ("predictions CSV", "yt8m.PredictionsCsv"), ("pushed model", "PushedModel")]:
-        print(f"  {label:18s} {outputs.latest_artifact_uri(args.pipeline_root, type_name) or '(none)'}")
-    evaluation = outputs.latest_artifact_uri(args.pipeline_root, "ModelEvaluation")
+    uris = {label: outputs.latest_artifact_uri(args.pipeline_root, type_name)
+            for label, type_name in [("evaluation (TFMA)", "ModelEvaluation"), ("blessing", "ModelBlessing"),
+                                     ("predictions CSV", "yt8m.PredictionsCsv"), ("pushed model", "PushedModel")]}
+    for label, uri in uris.items():
+        print(f"  {label:18s} {uri or '(none)'}")
+    evaluation = uris["evaluation (TFMA)"]
     if evaluation:
         metrics = outputs.overall_metrics(evaluation)
         summary = ", ".join(f"{k}={metrics[k]:.4f}" for k in ("gap", "hit_at_one", "perr") if k in metrics)

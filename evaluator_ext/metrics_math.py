@@ -117,14 +117,7 @@ class GapState:
         scores = np.asarray(scores, np.float32).ravel()
         positives = np.asarray(positives, bool).ravel()
         self.num_positives += int(num_positives)
-        if self.binned:
-            self._add_to_bins(scores, positives)
-        else:
-            self.scores.append(scores)
-            self.positives.append(positives)
-            self.num_pairs += scores.size
-            if self.num_pairs > self.max_exact_pairs:
-                self._to_bins()
+        self._add_pairs(scores, positives)
         return self
 
     def add_videos(self, predictions: np.ndarray, labels: np.ndarray, top_k: int = DEFAULT_TOP_K) -> "GapState":
@@ -138,17 +131,8 @@ class GapState:
                 self._to_bins()
             self.bin_positives += other.bin_positives
             self.bin_negatives += other.bin_negatives
-        else:
-            for s, p in zip(other.scores, other.positives):
-                # add() without counting positives twice
-                if self.binned:
-                    self._add_to_bins(s, p)
-                else:
-                    self.scores.append(s)
-                    self.positives.append(p)
-                    self.num_pairs += s.size
-            if not self.binned and self.num_pairs > self.max_exact_pairs:
-                self._to_bins()
+        for scores, positives in zip(other.scores, other.positives):
+            self._add_pairs(scores, positives)
         return self
 
     def compact(self) -> "GapState":
@@ -173,12 +157,19 @@ class GapState:
         low, high = self._binned_bounds()
         return (high - low) / 2.0
 
-    # -- binned mode -------------------------------------------------------------------------
-    def _bin_index(self, scores: np.ndarray) -> np.ndarray:
-        return np.clip((np.clip(scores, 0.0, 1.0) * self.num_bins).astype(np.int64), 0, self.num_bins - 1)
+    def _add_pairs(self, scores, positives):
+        if self.binned:
+            self._add_to_bins(scores, positives)
+            return
+        self.scores.append(scores)
+        self.positives.append(positives)
+        self.num_pairs += scores.size
+        if self.num_pairs > self.max_exact_pairs:
+            self._to_bins()
 
+    # -- binned mode -------------------------------------------------------------------------
     def _add_to_bins(self, scores, positives):
-        index = self._bin_index(scores)
+        index = score_bins(scores, self.num_bins)
         self.bin_positives += np.bincount(index[positives], minlength=self.num_bins)
         self.bin_negatives += np.bincount(index[~positives], minlength=self.num_bins)
 
@@ -192,6 +183,11 @@ class GapState:
     def _binned_bounds(self) -> Tuple[float, float]:
         low, high = binned_ap_bounds(self.bin_positives, self.bin_negatives, self.num_positives)
         return float(low), float(high)
+
+
+def score_bins(scores: np.ndarray, num_bins: int) -> np.ndarray:
+    """Equal-width bin of each score over [0, 1]; out-of-range scores go to the end bins."""
+    return np.clip((np.clip(scores, 0.0, 1.0) * num_bins).astype(np.int64), 0, num_bins - 1)
 
 
 def binned_ap_bounds(bin_positives: np.ndarray, bin_negatives: np.ndarray, num_positives):
@@ -319,8 +315,7 @@ class MapState:
             self._to_bins()
 
     def _add_to_bins(self, classes, scores, positives):
-        index = np.clip((np.clip(scores, 0.0, 1.0) * self.num_bins).astype(np.int64), 0, self.num_bins - 1)
-        flat = classes.astype(np.int64) * self.num_bins + index
+        flat = classes.astype(np.int64) * self.num_bins + score_bins(scores, self.num_bins)
         size = self.bin_positives.size
         self.bin_positives += np.bincount(flat[positives], minlength=size).reshape(self.bin_positives.shape)
         self.bin_negatives += np.bincount(flat[~positives], minlength=size).reshape(self.bin_negatives.shape)

@@ -2,7 +2,6 @@
 
 No `from __future__ import annotations` here: the @component decorator reads real type hints.
 """
-import glob
 import os
 from typing import TypedDict
 
@@ -61,7 +60,7 @@ def PredictionsCsvExporter(
 ) -> TypedDict("PredictionsCsvExporterOutputs", {"num_videos": int}):
     """Writes `VideoId,LabelConfidencePairs` CSV shards with Beam, then merges small runs into one file."""
     pattern = os.path.join(inference_result.uri, "*.gz")
-    if not glob.glob(pattern) and not tf.io.gfile.glob(pattern):
+    if not tf.io.gfile.glob(pattern):  # gfile covers local paths too
         raise FileNotFoundError(f"no prediction logs under {inference_result.uri}")
     shard_prefix = os.path.join(predictions.uri, "predictions")
     with beam_pipeline as p:

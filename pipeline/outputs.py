@@ -11,9 +11,9 @@ def metadata_path(pipeline_root: str) -> str:
     return os.path.join(pipeline_root, METADATA_FILE)
 
 
-def latest_artifact_uri(pipeline_root: str, type_name: str, producer: Optional[str] = None) -> Optional[str]:
-    """URI of the newest LIVE artifact of `type_name` (optionally made by component id `producer`)."""
-    from ml_metadata import metadata_store
+def metadata_store(pipeline_root: str):
+    """A read-only MLMD store over the pipeline root's sqlite database, or None before the first run."""
+    from ml_metadata import metadata_store as mlmd
     from ml_metadata.proto import metadata_store_pb2
     path = metadata_path(pipeline_root)
     if not os.path.exists(path):
@@ -21,7 +21,15 @@ def latest_artifact_uri(pipeline_root: str, type_name: str, producer: Optional[s
     config = metadata_store_pb2.ConnectionConfig()
     config.sqlite.filename_uri = path
     config.sqlite.connection_mode = metadata_store_pb2.SqliteMetadataSourceConfig.READONLY
-    store = metadata_store.MetadataStore(config)
+    return mlmd.MetadataStore(config)
+
+
+def latest_artifact_uri(pipeline_root: str, type_name: str, producer: Optional[str] = None) -> Optional[str]:
+    """URI of the newest LIVE artifact of `type_name` (optionally made by component id `producer`)."""
+    from ml_metadata.proto import metadata_store_pb2
+    store = metadata_store(pipeline_root)
+    if store is None:
+        return None
     artifacts = [a for a in store.get_artifacts_by_type(type_name)
                  if a.state == metadata_store_pb2.Artifact.LIVE]
     if producer:

@@ -7,6 +7,7 @@ ImportExampleGen -> StatisticsGen -> ImportSchemaGen (curated) -> ExampleValidat
 from __future__ import annotations
 
 import os
+import posixpath
 from typing import List, Optional
 
 import yt8m_tfx  # noqa: F401  (TF_USE_LEGACY_KERAS before tensorflow loads)
@@ -26,20 +27,26 @@ from yt8m_tfx.schema import VIDEO_LEVEL_SCHEMA_PATH
 
 
 def split_data_patterns(train_data_pattern: str, eval_data_pattern: str):
-    """Full glob patterns (the seed's flags) -> (input_base, train pattern, eval pattern) for ExampleGen."""
-    dirs = [os.path.dirname(train_data_pattern), os.path.dirname(eval_data_pattern)]
+    """Full glob patterns (the seed's flags) -> (input_base, train pattern, eval pattern) for ExampleGen.
+
+    input_base is the deepest folder holding both patterns; works for local paths and gs:// / s3:// URIs.
+    """
+    def split_scheme(pattern):
+        scheme, separator, path = pattern.rpartition("://")
+        return (scheme + separator, path) if separator else ("", os.path.abspath(pattern))
+
+    (train_scheme, train_path), (eval_scheme, eval_path) = map(split_scheme, (train_data_pattern,
+                                                                              eval_data_pattern))
+    if train_scheme != eval_scheme:
+        raise ValueError(f"train and eval data must be on the same filesystem, got {train_data_pattern!r} "
+                         f"and {eval_data_pattern!r}")
+    dirs = [posixpath.dirname(train_path), posixpath.dirname(eval_path)]
     if any("*" in d or "?" in d for d in dirs):
         raise ValueError("wildcards are only supported in the file name part of a data pattern")
-    if any(d.startswith(("gs://", "s3://")) for d in dirs):
-        input_base = os.path.commonprefix(dirs).rstrip("/")
-        if not input_base.endswith(("://", "/")) and "/" not in input_base.split("://", 1)[1]:
-            input_base = dirs[0]
-    else:
-        input_base = os.path.commonpath([os.path.abspath(d) for d in dirs])
-        train_data_pattern, eval_data_pattern = map(os.path.abspath, (train_data_pattern, eval_data_pattern))
-    return (input_base,
-            os.path.relpath(train_data_pattern, input_base),
-            os.path.relpath(eval_data_pattern, input_base))
+    base = posixpath.commonpath(dirs)
+    return (train_scheme + base,
+            posixpath.relpath(train_path, base),
+            posixpath.relpath(eval_path, base))
 
 
 def create_eval_config(gap_threshold: float, top_k: int) -> tfma.EvalConfig:

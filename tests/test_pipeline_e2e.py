@@ -26,11 +26,8 @@ def _eval_examples(pattern):
 
 
 def _executions_by_state(pipeline_root):
-    from ml_metadata import metadata_store
     from ml_metadata.proto import metadata_store_pb2
-    config = metadata_store_pb2.ConnectionConfig()
-    config.sqlite.filename_uri = outputs.metadata_path(pipeline_root)
-    store = metadata_store.MetadataStore(config)
+    store = outputs.metadata_store(pipeline_root)
     type_names = {t.id: t.name.rsplit(".", 1)[-1] for t in store.get_execution_types()}
     counts = {}
     for execution in store.get_executions():

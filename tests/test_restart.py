@@ -15,11 +15,8 @@ pytestmark = pytest.mark.slow
 
 
 def _artifacts(pipeline_root, type_name):
-    from ml_metadata import metadata_store
     from ml_metadata.proto import metadata_store_pb2
-    config = metadata_store_pb2.ConnectionConfig()
-    config.sqlite.filename_uri = outputs.metadata_path(pipeline_root)
-    store = metadata_store.MetadataStore(config)
+    store = outputs.metadata_store(pipeline_root)
     return [(metadata_store_pb2.Artifact.State.Name(a.state), a.uri) for a in store.get_artifacts_by_type(type_name)]
 
 

@@ -47,14 +47,18 @@ def case():
     return predictions.astype(np.float32), labels
 
 
-def test_gap_combiner_matches_reference(case):
+@pytest.mark.parametrize("metric, name, reference", [
+    (tfma_metrics.GlobalAveragePrecision, "gap", reference_gap),
+    (tfma_metrics.MeanAveragePrecision, "map", reference_mean_ap),
+])
+def test_average_precision_combiners_match_reference(case, metric, name, reference):
     predictions, labels = case
-    expected = reference_gap(predictions, labels)
+    expected = reference(predictions, labels)
 
     def check(got):
-        assert got["gap"] == pytest.approx(expected, abs=1e-6)
-        assert got["gap_error_bound"] == 0.0
-    _run_metric(tfma_metrics.GlobalAveragePrecision(), predictions, labels, check)
+        assert got[name] == pytest.approx(expected, abs=1e-6)
+        assert got[f"{name}_error_bound"] == 0.0
+    _run_metric(metric(), predictions, labels, check)
 
 
 def test_gap_combiner_top_k_is_configurable(case):
@@ -110,12 +114,3 @@ def test_metrics_load_from_an_eval_config_by_module_path():
     assert metrics.get_config()["top_k"] == 7
     assert isinstance(metrics, metric_types.Metric) and metrics_math.DEFAULT_TOP_K == 20
 
-
-def test_map_combiner_matches_reference(case):
-    predictions, labels = case
-    expected = reference_mean_ap(predictions, labels)
-
-    def check(got):
-        assert got["map"] == pytest.approx(expected, abs=1e-6)
-        assert got["map_error_bound"] == 0.0
-    _run_metric(tfma_metrics.MeanAveragePrecision(), predictions, labels, check)
