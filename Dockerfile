@@ -8,7 +8,9 @@ ENV TF_USE_LEGACY_KERAS=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 
 WORKDIR /yt8m_tfx
-COPY requirements.txt requirements.lock ./
-RUN pip install --no-cache-dir --ignore-requires-python -r requirements.txt -c requirements.lock
+COPY requirements.txt requirements-kubeflow.txt requirements.lock ./
+# kfp-pipeline-spec is read by the KFP v2 executor entrypoint inside the container.
+RUN pip install --no-cache-dir --ignore-requires-python -r requirements.txt -r requirements-kubeflow.txt \
+        -c requirements.lock
 COPY . .
 RUN pip install --no-cache-dir --no-deps -e .

@@ -11,13 +11,13 @@ RUN_DIR ?= tfx_output
 TRAIN_STEPS ?= 200
 RUN_ARGS ?=
 
-.PHONY: venv run test test-fast schema bench clean
+.PHONY: venv run test test-fast schema bench bench-report clean
 
 venv: $(VENV)/.installed
 
 # --ignore-requires-python: TFX 1.16 declares Python < 3.11 but its cp311 wheels work (README).
 # requirements.lock pins every transitive package so pip resolves in seconds instead of backtracking.
-$(VENV)/.installed: requirements.txt requirements-dev.txt requirements.lock pyproject.toml
+$(VENV)/.installed: requirements.txt requirements-kubeflow.txt requirements-dev.txt requirements.lock pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --ignore-requires-python \
 	    -r requirements.txt -r requirements-dev.txt -c requirements.lock
@@ -36,10 +36,22 @@ test-fast: venv
 schema: venv
 	$(PY) -m yt8m_tfx.schema
 
+# Benchmarks (bench/, not tests): about an hour on 2 cores; `nice -n 10 make bench` on a shared machine.
+# Each writes bench/results/<name>.json; bench.report then regenerates the README results section and
+# bench/results/summary.csv. Real-data benchmarks print "skipped" without ../shared/yt8m_sample.
 bench: venv
 	$(PY) -m bench.real_data_pipeline --model=LogisticModel
 	$(PY) -m bench.real_data_pipeline --model=MoeModel
+	$(PY) -m bench.plain_keras --model=LogisticModel
+	$(PY) -m bench.plain_keras --model=MoeModel
+	$(PY) -m bench.scaling --shards 16 32 64
+	$(PY) -m bench.make_run --train_steps=$(TRAIN_STEPS)
 	$(PY) -m bench.gap_plugin --videos 100000
+	test ! -f bench/models.py || $(PY) -m bench.models
+	$(PY) -m bench.report
+
+bench-report: venv
+	$(PY) -m bench.report
 
 clean:
 	rm -rf $(RUN_DIR)

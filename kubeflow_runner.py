@@ -13,13 +13,13 @@ import argparse
 import os
 
 import yt8m_tfx  # noqa: F401  (TF_USE_LEGACY_KERAS=1)
-from yt8m_tfx.schema import SCHEMA_DIR, VIDEO_LEVEL_SCHEMA_PATH
+from yt8m_tfx.schema import SCHEMA_DIR
 
 CONTAINER_PROJECT_ROOT = "/yt8m_tfx"  # must match the Dockerfile's WORKDIR
 
 
 def parse_args(argv=None):
-    from pipeline import beam_presets, configs
+    from pipeline import beam_presets, cli, configs
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--image", required=True, help="container image with this project installed")
     p.add_argument("--pipeline_root", required=True, help="gs://, s3:// or a mounted PVC path")
@@ -28,30 +28,38 @@ def parse_args(argv=None):
     p.add_argument("--inference_data_pattern")
     p.add_argument("--output_file", default="yt8m_pipeline.yaml")
     p.add_argument("--pipeline_name", default=configs.PIPELINE_NAME)
-    p.add_argument("--model", default=configs.MODEL)
-    p.add_argument("--train_steps", type=int, default=configs.TRAIN_STEPS)
-    p.add_argument("--eval_steps", type=int, default=configs.EVAL_STEPS)
-    p.add_argument("--batch_size", type=int, default=configs.BATCH_SIZE)
-    p.add_argument("--gap_threshold", type=float, default=configs.GAP_THRESHOLD)
     p.add_argument("--serving_model_dir")
     p.add_argument("--container_project_root", default=CONTAINER_PROJECT_ROOT,
                    help="where the Dockerfile puts this project inside the image")
+    cli.add_training_flags(p)
     beam_presets.add_beam_flags(p)
     return p.parse_args(argv)
 
 
+def require_kfp():
+    """kfp is an optional dependency (requirements-kubeflow.txt); say how to get it instead of a traceback."""
+    try:
+        import kfp  # noqa: F401
+        import kfp.pipeline_spec  # noqa: F401
+    except ImportError as error:
+        raise SystemExit(f"kubeflow_runner.py needs the optional Kubeflow dependencies ({error}): "
+                         "pip install --ignore-requires-python -r requirements-kubeflow.txt -c requirements.lock"
+                         " (or pip install '.[kubeflow]')") from None
+
+
 def compile_pipeline(args) -> str:
+    require_kfp()
     from tfx import v1 as tfx
-    from pipeline import beam_presets
+    from pipeline import beam_presets, cli
     from pipeline.pipeline import create_pipeline
-    from trainer.config import TrainerConfig
+    from yt8m_tfx.schema import schema_path
 
     pipeline = create_pipeline(
         pipeline_name=args.pipeline_name,
         pipeline_root=args.pipeline_root,
         train_data_pattern=args.train_data_pattern,
         eval_data_pattern=args.eval_data_pattern,
-        trainer_config=TrainerConfig(model=args.model, batch_size=args.batch_size),
+        trainer_config=cli.trainer_config_from_flags(args),
         train_steps=args.train_steps,
         eval_steps=args.eval_steps,
         gap_threshold=args.gap_threshold,
@@ -59,7 +67,8 @@ def compile_pipeline(args) -> str:
         inference_data_pattern=args.inference_data_pattern,
         # Executors run in the image, so the schema path is the one inside it.
         schema_file=os.path.join(args.container_project_root, "pipeline", "schema",
-                                 os.path.relpath(VIDEO_LEVEL_SCHEMA_PATH, SCHEMA_DIR)),
+                                 os.path.relpath(schema_path(args.frame_features), SCHEMA_DIR)),
+        normalize_frames=args.normalize_frames,
         # Distributed Beam workers default to the pipeline image, which has this project installed.
         beam_pipeline_args=beam_presets.args_from_flags(args, default_image=args.image))
     runner = tfx.orchestration.experimental.KubeflowV2DagRunner(

@@ -16,7 +16,7 @@ import yt8m_tfx  # noqa: F401  (TF_USE_LEGACY_KERAS=1 for this process and its B
 
 
 def parse_args(argv=None):
-    from pipeline import beam_presets, configs
+    from pipeline import beam_presets, cli, configs
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     data = p.add_argument_group("data (like the starter code)")
     data.add_argument("--data_dir", help="directory holding train*.tfrecord and validate*.tfrecord")
@@ -26,23 +26,11 @@ def parse_args(argv=None):
                       help="glob of shards to predict (default: the eval split), e.g. test*.tfrecord")
     data.add_argument("--synthetic_videos", type=int, default=2000,
                       help="training videos to generate when no data is given (eval gets a quarter)")
-    data.add_argument("--frame_features", action="store_true", help="frame-level SequenceExample input")
-    data.add_argument("--feature_names", default="", help="comma-separated features, default all")
-    model = p.add_argument_group("model and training")
-    model.add_argument("--model", default=configs.MODEL)
-    model.add_argument("--label_loss", default="CrossEntropyLoss")
-    model.add_argument("--moe_num_mixtures", type=int, default=2)
-    model.add_argument("--train_steps", type=int, default=configs.TRAIN_STEPS)
-    model.add_argument("--eval_steps", type=int, default=configs.EVAL_STEPS)
-    model.add_argument("--batch_size", type=int, default=configs.BATCH_SIZE)
-    model.add_argument("--base_learning_rate", type=float, default=0.01)
-    model.add_argument("--top_k", type=int, default=configs.TOP_K)
+    cli.add_training_flags(p)
     run = p.add_argument_group("pipeline")
     run.add_argument("--pipeline_name", default=configs.PIPELINE_NAME)
     run.add_argument("--pipeline_root", default=configs.default_pipeline_root())
     run.add_argument("--serving_model_dir", help="Pusher destination (default <pipeline_root>/serving_model)")
-    run.add_argument("--gap_threshold", type=float, default=configs.GAP_THRESHOLD,
-                     help="minimum eval GAP for the model to be blessed")
     run.add_argument("--disable_cache", action="store_true")
     run.add_argument("--skip_shard_check", action="store_true",
                      help="do not pre-check that every input shard is a complete TFRecord file")
@@ -60,7 +48,8 @@ def resolve_data_patterns(args):
     data_dir = args.data_dir
     if not data_dir:
         from yt8m_tfx.data import synthetic
-        data_dir = os.path.join(args.pipeline_root, "synthetic_data")
+        data_dir = os.path.join(args.pipeline_root,
+                                "synthetic_frame_data" if args.frame_features else "synthetic_data")
         marker = os.path.join(data_dir, f"_COMPLETE_{args.synthetic_videos}")
         if not os.path.exists(marker):  # regenerate only when missing, so reruns hit the cache
             print(f"Generating {args.synthetic_videos} synthetic training videos in {data_dir} ...")
@@ -77,9 +66,8 @@ def main(argv=None):
     from absl import logging
     logging.set_verbosity(logging.INFO)
     from tfx import v1 as tfx
-    from pipeline import beam_presets, outputs
+    from pipeline import beam_presets, cli, outputs
     from pipeline.pipeline import create_pipeline
-    from trainer.config import TrainerConfig
 
     args.pipeline_root = os.path.abspath(args.pipeline_root)
     train_pattern, eval_pattern = resolve_data_patterns(args)
@@ -87,11 +75,7 @@ def main(argv=None):
     patterns = [train_pattern, eval_pattern] + [p for p in [args.inference_data_pattern] if p]
     if not args.skip_shard_check:
         check_shards(patterns)  # names empty patterns and truncated shards before anything runs
-    trainer_config = TrainerConfig(
-        model=args.model, feature_names=args.feature_names, frame_features=args.frame_features,
-        label_loss=args.label_loss, batch_size=args.batch_size,
-        base_learning_rate=args.base_learning_rate, top_k=args.top_k,
-        hparams={"moe_num_mixtures": args.moe_num_mixtures})
+    trainer_config = cli.trainer_config_from_flags(args)
     pipeline = create_pipeline(
         pipeline_name=args.pipeline_name,
         pipeline_root=args.pipeline_root,
@@ -106,7 +90,8 @@ def main(argv=None):
         beam_pipeline_args=beam_presets.args_from_flags(args),
         metadata_connection_config=tfx.orchestration.metadata.sqlite_metadata_connection_config(
             outputs.metadata_path(args.pipeline_root)),
-        enable_cache=not args.disable_cache)
+        enable_cache=not args.disable_cache,
+        normalize_frames=args.normalize_frames)
     started = time.time()
     tfx.orchestration.LocalDagRunner().run(pipeline)
     print(f"\nPipeline finished in {time.time() - started:.0f}s. Outputs under {args.pipeline_root}:")

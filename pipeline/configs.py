@@ -25,6 +25,9 @@ BATCH_SIZE = 1024
 GAP_THRESHOLD = 0.05
 TOP_K = 20
 
+# Trainer checkpoints (resume by default, trainer/checkpoints.py), relative to the pipeline root.
+CHECKPOINT_DIR = "checkpoints"
+
 # Where Pusher copies a blessed model, relative to the pipeline root unless absolute.
 SERVING_MODEL_DIR = "serving_model"
 

@@ -6,6 +6,7 @@ ImportExampleGen -> StatisticsGen -> ImportSchemaGen (curated) -> ExampleValidat
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 import posixpath
 from typing import List, Optional
@@ -21,9 +22,10 @@ from pipeline import configs
 from pipeline.code_fingerprint import CUSTOM_CONFIG_KEY, fingerprint
 from pipeline.validation_gate import AnomaliesGate
 from trainer.config import TrainerConfig
-from transform.preprocessing import NUM_LABELS_BUCKET_KEY, RGB_NORM_BUCKET_KEY
+from trainer.run_fn import check_model_matches_data
+from transform.preprocessing import NUM_LABELS_BUCKET_KEY, RGB_NORM_BUCKET_KEY, TransformConfig
 from yt8m_tfx import features
-from yt8m_tfx.schema import VIDEO_LEVEL_SCHEMA_PATH
+from yt8m_tfx.schema import schema_path
 
 
 def split_data_patterns(train_data_pattern: str, eval_data_pattern: str):
@@ -95,32 +97,48 @@ def create_pipeline(
         beam_pipeline_args: Optional[List[str]] = None,
         metadata_connection_config=None,
         enable_cache: bool = True,
-        schema_file: str = VIDEO_LEVEL_SCHEMA_PATH,
+        schema_file: Optional[str] = None,
+        normalize_frames: bool = False,
 ) -> tfx.dsl.Pipeline:
-    """schema_file: the curated schema as the executors see it (in a container: its path there)."""
-    if trainer_config.frame_features:
-        raise NotImplementedError("frame-level pipelines are not wired yet (issue: frame-level path)")
+    """schema_file: the curated schema as the executors see it (default: this checkout's copy for the
+    data level; in a container: its path there). trainer_config.frame_features selects frame-level
+    SequenceExample input; normalize_frames z-scores frame features (frame-level only)."""
+    check_model_matches_data(trainer_config)
+    if not trainer_config.checkpoint_dir:  # resume-by-default needs a place that outlives one execution
+        trainer_config = dataclasses.replace(
+            trainer_config, checkpoint_dir=posixpath.join(pipeline_root, configs.CHECKPOINT_DIR))
+    frame_level = trainer_config.frame_features
+    schema_file = schema_file or schema_path(frame_level)
+    payload_format = (tfx.proto.PayloadFormat.FORMAT_TF_SEQUENCE_EXAMPLE if frame_level
+                      else tfx.proto.PayloadFormat.FORMAT_TF_EXAMPLE)
     input_base, train_pattern, eval_pattern = split_data_patterns(train_data_pattern, eval_data_pattern)
     example_gen = tfx.components.ImportExampleGen(
         input_base=input_base,
         input_config=tfx.proto.Input(splits=[
             tfx.proto.Input.Split(name="train", pattern=train_pattern),
             tfx.proto.Input.Split(name="eval", pattern=eval_pattern),
-        ]))
+        ]),
+        payload_format=payload_format)
     statistics_gen = tfx.components.StatisticsGen(examples=example_gen.outputs["examples"])
     schema_gen = tfx.components.ImportSchemaGen(schema_file=schema_file)
     example_validator = tfx.components.ExampleValidator(
         statistics=statistics_gen.outputs["statistics"], schema=schema_gen.outputs["schema"])
     anomalies_gate = AnomaliesGate(anomalies=example_validator.outputs["anomalies"])
+    transform_config = TransformConfig(frame_features=frame_level, max_frames=trainer_config.max_frames,
+                                       normalize_frames=normalize_frames)
     transform = tfx.components.Transform(
         examples=example_gen.outputs["examples"],
         schema=schema_gen.outputs["schema"],
         preprocessing_fn=configs.PREPROCESSING_FN,
-        custom_config={CUSTOM_CONFIG_KEY: fingerprint(["transform", "yt8m_tfx"])})
+        # Frame-level output would be ~1.4 MB of floats a video; the Trainer applies the graph itself.
+        materialize=not frame_level,
+        custom_config={**transform_config.to_custom_config(),
+                       CUSTOM_CONFIG_KEY: fingerprint(["transform", "yt8m_tfx"])})
     transform.add_upstream_node(anomalies_gate)  # no training on data that fails validation
     trainer = tfx.components.Trainer(
         run_fn=configs.RUN_FN,
-        examples=transform.outputs["transformed_examples"],
+        examples=(example_gen if frame_level else transform).outputs[
+            "examples" if frame_level else "transformed_examples"],
         transform_graph=transform.outputs["transform_graph"],
         schema=schema_gen.outputs["schema"],
         train_args=tfx.proto.TrainArgs(num_steps=train_steps),
@@ -145,6 +163,7 @@ def create_pipeline(
             input_base=os.path.dirname(os.path.abspath(inference_data_pattern)),
             input_config=tfx.proto.Input(splits=[tfx.proto.Input.Split(
                 name="inference", pattern=os.path.basename(inference_data_pattern))]),
+            payload_format=payload_format,
         ).with_id("inference_example_gen")
         extra_components.append(inference_example_gen)
         inference_examples, inference_split = inference_example_gen.outputs["examples"], "inference"

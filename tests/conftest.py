@@ -28,3 +28,12 @@ def synthetic_video_dir(tmp_path_factory):
     out = tmp_path_factory.mktemp("synthetic_video")
     synthetic.generate(str(out), train_videos=240, eval_videos=60, shards=2)
     return str(out)
+
+
+@pytest.fixture(scope="session")
+def synthetic_frame_dir(tmp_path_factory):
+    """Small synthetic frame-level dataset (SequenceExamples, 20-60 frames): 200 train / 60 eval videos."""
+    from yt8m_tfx.data import synthetic
+    out = tmp_path_factory.mktemp("synthetic_frame")
+    synthetic.generate(str(out), train_videos=200, eval_videos=60, shards=2, frame_level=True)
+    return str(out)

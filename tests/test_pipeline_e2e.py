@@ -55,14 +55,20 @@ def _run_notebook(pipeline_root):
     return pd.read_csv(io.StringIO(printed), index_col="slice")
 
 
-def _check_predictions_csv(pipeline_root, eval_pattern, top_k=20):
+def _video_id(serialized, frame_level):
+    if frame_level:
+        context, _ = features.frame_level_feature_specs(tf)
+        return tf.io.parse_single_sequence_example(serialized, context)[0]["id"].numpy().decode()
+    return tf.io.parse_single_example(serialized, features.video_level_feature_spec(tf))["id"].numpy().decode()
+
+
+def _check_predictions_csv(pipeline_root, eval_pattern, top_k=20, frame_level=False):
     csv_dir = outputs.latest_artifact_uri(pipeline_root, "yt8m.PredictionsCsv")
     lines = open(os.path.join(csv_dir, "predictions.csv")).read().splitlines()
     assert lines[0] == HEADER
     rows = {video_id: (classes, scores) for video_id, classes, scores in map(parse_row, lines[1:])}
     examples = _eval_examples(eval_pattern)
-    spec = features.video_level_feature_spec(tf)
-    ids = [tf.io.parse_single_example(e, spec)["id"].numpy().decode() for e in examples]
+    ids = [_video_id(e, frame_level) for e in examples]
     assert sorted(rows) == sorted(ids) and len(lines) - 1 == len(ids)
     for classes, scores in rows.values():
         assert len(classes) == top_k and scores == sorted(scores, reverse=True)
@@ -158,3 +164,59 @@ def test_real_yt8m_shards_end_to_end(tmp_path):
     assert metrics["gap"] > 0.2, metrics
     assert outputs.validation_ok(evaluation)
     _check_predictions_csv(root, os.path.join(data_dir, "validate0064.tfrecord"))
+
+
+def _frames_in_numpy(serialized, max_frames):
+    """The model inputs of one SequenceExample, decoded and padded in numpy (independent of Transform)."""
+    _, sequence, _ = tf.io.parse_sequence_example(tf.constant([serialized]), {}, {
+        name: tf.io.FixedLenSequenceFeature([], tf.string) for name in features.FRAME_FEATURE_SIZES})
+    inputs = {}
+    for name, size in features.FRAME_FEATURE_SIZES.items():
+        codes = np.stack([np.frombuffer(b, np.uint8) for b in sequence[name].numpy()[0]])[:max_frames]
+        padded = np.zeros((1, max_frames, size), np.float32)
+        padded[0, :len(codes)] = features.dequantize(codes.astype(np.float32))
+        inputs[features.transformed_name(name)] = padded
+        inputs[features.NUM_FRAMES_KEY] = np.array([len(codes)], np.int64)
+    return inputs
+
+
+def test_frame_level_pipeline_end_to_end(tmp_path, synthetic_frame_dir):
+    """SequenceExamples through every stage with FrameLevelLogisticModel (the seed's frame-level path)."""
+    import tf_keras
+    from evaluator_ext import metrics_math
+    root = str(tmp_path / "root")
+    eval_pattern = os.path.join(synthetic_frame_dir, "validate*.tfrecord")
+    max_frames = 50  # the synthetic videos have 20-60 frames: some are truncated
+    local_runner.main([
+        "--train_data_pattern", os.path.join(synthetic_frame_dir, "train*.tfrecord"),
+        "--eval_data_pattern", eval_pattern, "--pipeline_root", root,
+        "--frame_features=True", "--model=FrameLevelLogisticModel", "--max_frames", str(max_frames),
+        "--train_steps", "60", "--batch_size", "32", "--eval_steps", "2", "--gap_threshold", "0.2"])
+
+    executions = _executions_by_state(root)
+    for component in ("ImportExampleGen", "Transform", "Trainer", "Evaluator", "BulkInferrer", "Pusher"):
+        assert executions.get((component, "COMPLETE")) == 1, executions
+    evaluation = outputs.latest_artifact_uri(root, "ModelEvaluation")
+    metrics = outputs.overall_metrics(evaluation)
+    assert metrics["example_count"] == 60
+    # Chance level: the GAP of random scores on the same labels.
+    examples = _eval_examples(eval_pattern)
+    context, _ = features.frame_level_feature_specs(tf)
+    labels = [tf.io.parse_single_sequence_example(e, context)[0]["labels"].values.numpy() for e in examples]
+    truth = np.zeros((len(labels), features.NUM_CLASSES), np.float32)
+    for row, ids in enumerate(labels):
+        truth[row, ids] = 1
+    chance = metrics_math.gap(np.random.default_rng(0).random(truth.shape), truth)
+    assert metrics["gap"] > max(0.2, 20 * chance), (metrics, chance)
+    assert outputs.validation_ok(evaluation)
+
+    rows = _check_predictions_csv(root, eval_pattern, frame_level=True)
+    assert len(rows) == 60
+    # The serving signature (Transform graph inside) equals the Keras model on numpy-decoded frames.
+    model_dir = os.path.join(outputs.latest_artifact_uri(root, "Model"), "Format-Serving")
+    keras_model = tf_keras.models.load_model(model_dir, compile=False)
+    served = tf.saved_model.load(model_dir).signatures["serving_default"]
+    for serialized in examples[:8]:
+        direct = keras_model.predict(_frames_in_numpy(serialized, max_frames), verbose=0)
+        via_signature = served(examples=tf.constant([serialized]))["probabilities"].numpy()
+        np.testing.assert_allclose(via_signature, direct, rtol=1e-4, atol=1e-6)

@@ -19,3 +19,53 @@ def test_mixed_filesystems_and_folder_wildcards_are_errors(tmp_path):
         split_data_patterns("gs://bkt/train*", f"{tmp_path}/validate*")
     with pytest.raises(ValueError, match="wildcards"):
         split_data_patterns(f"{tmp_path}/*/train*", f"{tmp_path}/validate*")
+
+
+def _pipeline(tmp_path, **trainer_settings):
+    from pipeline.pipeline import create_pipeline
+    from trainer.config import TrainerConfig
+    return create_pipeline(
+        pipeline_name="wiring", pipeline_root=str(tmp_path / "root"),
+        train_data_pattern=f"{tmp_path}/train*.tfrecord", eval_data_pattern=f"{tmp_path}/validate*.tfrecord",
+        trainer_config=TrainerConfig(**trainer_settings), train_steps=10, eval_steps=1)
+
+
+def _components(pipeline):
+    return {c.id: c for c in pipeline.components}
+
+
+def test_frame_level_pipeline_reads_sequence_examples_and_trains_on_raw_frames(tmp_path):
+    from tfx.proto import example_gen_pb2
+    from yt8m_tfx import schema
+    components = _components(_pipeline(tmp_path, model="FrameLevelLogisticModel", frame_features=True,
+                                       batch_size=64, max_frames=120))
+    assert components["ImportExampleGen"].exec_properties["output_data_format"] == \
+        example_gen_pb2.FORMAT_TF_SEQUENCE_EXAMPLE
+    assert components["ImportSchemaGen"].exec_properties["schema_file"] == schema.FRAME_LEVEL_SCHEMA_PATH
+    transform = components["Transform"]
+    assert not transform.exec_properties["force_tf_compat_v1"] and "transformed_examples" not in transform.outputs
+    custom = transform.exec_properties["custom_config"]
+    assert '"frame_features": true' in custom and '"max_frames": 120' in custom
+    # The Trainer reads raw SequenceExamples (Transform does not materialize frames).
+    assert components["Trainer"].inputs["examples"].producer_component_id == "ImportExampleGen"
+
+
+def test_video_level_pipeline_trains_on_materialized_transform_output(tmp_path):
+    components = _components(_pipeline(tmp_path))
+    assert components["Trainer"].inputs["examples"].producer_component_id == "Transform"
+    assert '"checkpoint_dir": "' + str(tmp_path / "root" / "checkpoints") + '"' in \
+        components["Trainer"].exec_properties["custom_config"]
+
+
+@pytest.mark.parametrize("settings", [{"model": "LogisticModel", "frame_features": True},
+                                      {"model": "DbofModel", "frame_features": False}])
+def test_model_and_data_level_must_agree(tmp_path, settings):
+    with pytest.raises(ValueError, match="frame-level models need --frame_features"):
+        _pipeline(tmp_path, **settings)
+
+
+def test_frame_level_batch_too_large_for_memory_is_rejected():
+    from trainer.config import TrainerConfig
+    with pytest.raises(ValueError, match="GiB of floats; use --batch_size <= 3106"):
+        TrainerConfig(model="DbofModel", frame_features=True, batch_size=4096)
+    TrainerConfig(model="DbofModel", frame_features=True, batch_size=1024)  # the seed's default fits (1.3 GiB)

@@ -1,4 +1,7 @@
-"""A run killed in the middle of training is re-run to a valid model, with MLMD left consistent."""
+"""A run killed in the middle of training is re-run to a valid model, resuming from its checkpoint,
+with MLMD left consistent."""
+import glob
+import json
 import os
 import signal
 import subprocess
@@ -20,23 +23,25 @@ def _artifacts(pipeline_root, type_name):
     return [(metadata_store_pb2.Artifact.State.Name(a.state), a.uri) for a in store.get_artifacts_by_type(type_name)]
 
 
-def test_killed_during_training_then_rerun_completes(tmp_path, synthetic_video_dir):
+def test_killed_during_training_then_rerun_resumes_and_completes(tmp_path, synthetic_video_dir):
     root = str(tmp_path / "root")
     log_path = tmp_path / "first_run.log"
     command = [sys.executable, "local_runner.py", "--data_dir", synthetic_video_dir, "--pipeline_root", root,
                "--train_steps", "1500", "--batch_size", "32", "--eval_steps", "2", "--gap_threshold", "0",
-               "--beam_direct_running_mode", "in_memory"]
+               "--checkpoint_steps", "50", "--beam_direct_running_mode", "in_memory"]
+    checkpoint_index = os.path.join(root, "checkpoints", "*", "ckpt-*.index")
     with open(log_path, "w") as log:
         first = subprocess.Popen(command, cwd=PROJECT_ROOT, stdout=log, stderr=subprocess.STDOUT,
                                  start_new_session=True)
         deadline = time.time() + 600
-        while "Component Trainer is running" not in log_path.read_text():
+        while not glob.glob(checkpoint_index):  # inside model.fit, after the first checkpoint
             assert first.poll() is None and time.time() < deadline, log_path.read_text()[-3000:]
-            time.sleep(1)
-        time.sleep(8)  # inside model.fit
+            time.sleep(0.5)
         os.killpg(first.pid, signal.SIGKILL)
         first.wait()
     assert outputs.latest_artifact_uri(root, "Model") is None  # the kill really hit before a model existed
+    saved_steps = [int(p.rsplit("-", 1)[1].split(".")[0]) for p in glob.glob(checkpoint_index)]
+    assert saved_steps and max(saved_steps) < 1500
 
     second = subprocess.run(command, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=900)
     assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-3000:]
@@ -44,6 +49,10 @@ def test_killed_during_training_then_rerun_completes(tmp_path, synthetic_video_d
     assert len(live_models) == 1
     loaded = tf.saved_model.load(os.path.join(live_models[0], "Format-Serving"))
     assert {"serving_default", "predict_top_k"} <= set(loaded.signatures)
+    # The rerun continued from the killed run's last checkpoint, not from step 0, and stopped at 1500.
+    state = json.load(open(os.path.join(outputs.latest_artifact_uri(root, "ModelRun"), "training_state.json")))
+    assert state["initial_step"] in saved_steps and state["initial_step"] > 0, (state, saved_steps)
+    assert state["final_step"] == 1500, state
     # The first run's half-written model never became LIVE; the pipeline carried on to a blessing and a CSV.
     assert outputs.validation_ok(outputs.latest_artifact_uri(root, "ModelEvaluation"))
     assert outputs.latest_artifact_uri(root, "yt8m.PredictionsCsv")

@@ -59,3 +59,80 @@ def test_labels_to_multi_hot_rejects_out_of_range_ids(bad_id, message):
     labels = tf.SparseTensor(indices=[[0, 0]], values=tf.constant([bad_id], tf.int64), dense_shape=[1, 1])
     with pytest.raises(tf.errors.InvalidArgumentError, match=message):
         labels_to_multi_hot(labels)
+
+
+def _frame_level_transform(pattern, config):
+    """AnalyzeAndTransform over SequenceExamples through tfx_bsl's native (batched) TFXIO path."""
+    import functools
+    from tfx_bsl.tfxio import tf_sequence_example_record
+    from transform.preprocessing import TransformConfig
+    from yt8m_tfx import schema
+    tfxio = tf_sequence_example_record.TFSequenceExampleRecord(
+        pattern, ["test"], schema=schema.frame_level_schema())
+    import pickle
+    import apache_beam as beam
+    temp_dir = tempfile.mkdtemp()
+    result_path = temp_dir + "/rows.pickle"
+    with beam.Pipeline() as pipeline, tft_beam.Context(temp_dir=temp_dir):
+        raw = pipeline | tfxio.BeamSource(batch_size=16)
+        (transformed, _), _ = ((raw, tfxio.TensorAdapterConfig()) | tft_beam.AnalyzeAndTransformDataset(
+            functools.partial(preprocessing_fn, custom_config=TransformConfig(**config).to_custom_config()),
+            output_record_batches=False))
+        _ = (transformed | beam.combiners.ToList()
+             | beam.Map(lambda rows: pickle.dump(rows, open(result_path, "wb"))))
+    with open(result_path, "rb") as f:
+        return pickle.load(f)
+
+
+def _numpy_frames(pattern):
+    """{video id: {feature: dequantized [frames, size]}} decoded in numpy, the reference."""
+    context, sequence = features.frame_level_feature_specs(tf)
+    out = {}
+    for record in tf.data.TFRecordDataset(sorted(glob.glob(pattern))):
+        ctx, seq = tf.io.parse_single_sequence_example(record, context, {
+            name: tf.io.FixedLenSequenceFeature([], tf.string) for name in features.FRAME_FEATURE_SIZES})
+        out[ctx["id"].numpy()] = {
+            name: features.dequantize(np.stack([np.frombuffer(b, np.uint8) for b in seq[name].numpy()])
+                                      .astype(np.float32))
+            for name in features.FRAME_FEATURE_SIZES}
+        out[ctx["id"].numpy()]["labels"] = tf.sparse.to_dense(ctx["labels"]).numpy()
+    return out
+
+
+def test_frame_level_preprocessing_dequantizes_truncates_and_pads(synthetic_frame_dir):
+    pattern = synthetic_frame_dir + "/validate*.tfrecord"
+    max_frames = 40  # the synthetic videos have 20-60 frames: both padding and truncation happen
+    rows = _frame_level_transform(pattern, {"frame_features": True, "max_frames": max_frames})
+    reference = _numpy_frames(pattern)
+    assert len(rows) == len(reference) == 60
+    truncated = padded = 0
+    for row in rows:
+        ref = reference[row["id"]]
+        n = min(len(ref["rgb"]), max_frames)
+        assert row[features.NUM_FRAMES_KEY] == n
+        for name, size in features.FRAME_FEATURE_SIZES.items():
+            got = np.asarray(row[features.transformed_name(name)]).reshape(max_frames, size)
+            np.testing.assert_allclose(got[:n], ref[name][:n], atol=1e-6)
+            assert not got[n:].any()
+        truncated += len(ref["rgb"]) > max_frames
+        padded += len(ref["rgb"]) < max_frames
+        np.testing.assert_array_equal(np.sort(row["labels"]), np.sort(ref["labels"]))
+        assert 0 <= row["rgb_norm_bucket"] < 4
+    assert truncated and padded
+    assert len({row["rgb_norm_bucket"] for row in rows}) == 4
+
+
+def test_frame_level_optional_normalisation_z_scores_valid_frames(synthetic_frame_dir):
+    pattern = synthetic_frame_dir + "/validate*.tfrecord"
+    rows = _frame_level_transform(pattern, {"frame_features": True, "max_frames": 300,
+                                            "normalize_frames": True})
+    audio = np.concatenate([np.asarray(r["audio_xf"]).reshape(300, 128)[:r["num_frames"]] for r in rows])
+    np.testing.assert_allclose(audio.mean(axis=0), 0, atol=1e-3)
+    np.testing.assert_allclose(audio.std(axis=0), 1, atol=1e-2)
+
+
+def test_frame_of_the_wrong_byte_length_is_a_clear_error():
+    from transform.preprocessing import decode_frames
+    frames = tf.RaggedTensor.from_row_lengths(tf.RaggedTensor.from_row_lengths([b"\x00" * 5], [1]), [1])
+    with pytest.raises(tf.errors.InvalidArgumentError, match="must be 1024 bytes"):
+        decode_frames(frames, "rgb", 300)

@@ -1,11 +1,18 @@
-"""Transform stage: the tf.Transform preprocessing_fn for YouTube-8M.
+"""Transform stage: the tf.Transform preprocessing_fn for YouTube-8M (video- and frame-level).
 
 Video-level: z-score each dimension of each embedding (mean_rgb, mean_audio) with full-pass tft analyzers.
-Labels stay a sparse list of class ids: densifying them here would store 3862 floats per video
-(about 4x the features) in the transformed examples; `labels_to_multi_hot` turns them into the dense
-[NUM_CLASSES] float target inside the trainer's input pipeline and in the evaluation signature.
+Frame-level: decode each frame's uint8 bytes, dequantize (q*4/255 + 4/512 - 2), truncate/zero-pad to
+max_frames, emit num_frames; per-dimension z-scoring over all valid frames is optional. The pipeline
+does not materialize frame-level output (300x1152 floats a video would be ~1.4 MB on disk); the
+Trainer applies this same graph on the fly to the raw SequenceExamples.
+Labels stay a sparse list of class ids: densifying them here would store 3862 floats per video;
+`labels_to_multi_hot` turns them into the dense [NUM_CLASSES] float target inside the trainer's input
+pipeline and in the evaluation signature.
 """
 from __future__ import annotations
+
+import dataclasses
+from typing import Any, Mapping, Optional
 
 import tensorflow as tf
 import tensorflow_transform as tft
@@ -16,6 +23,23 @@ from yt8m_tfx import features
 RGB_NORM_BUCKET_KEY = "rgb_norm_bucket"
 NUM_LABELS_BUCKET_KEY = "num_labels_bucket"
 NUM_LABELS_BUCKET_MAX = 5
+RGB_NORM_BUCKETS = 4
+
+
+@dataclasses.dataclass(frozen=True)
+class TransformConfig:
+    """What the pipeline passes in Transform's custom_config (besides the code fingerprint)."""
+    frame_features: bool = False
+    max_frames: int = features.MAX_FRAMES
+    normalize_frames: bool = False  # the starter code feeds dequantized frames as they are
+
+    def to_custom_config(self):
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_custom_config(cls, custom_config: Optional[Mapping[str, Any]]) -> "TransformConfig":
+        known = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in (custom_config or {}).items() if k in known})
 
 
 def labels_to_multi_hot(labels: tf.sparse.SparseTensor, num_classes: int = features.NUM_CLASSES) -> tf.Tensor:
@@ -33,17 +57,61 @@ def labels_to_multi_hot(labels: tf.sparse.SparseTensor, num_classes: int = featu
     return tf.cast(indicator, tf.float32)
 
 
-def preprocessing_fn(inputs, custom_config=None):
-    """Video-level preprocessing (referenced by module path from pipeline/pipeline.py).
+def decode_frames(frames: tf.RaggedTensor, name: str, max_frames: int) -> tf.RaggedTensor:
+    """Ragged [B, frames, 1] uint8 byte strings -> ragged [B, min(frames, max_frames), size] float32."""
+    size = features.FRAME_FEATURE_SIZES[name]
+    frames = frames[:, :max_frames]  # the starter code keeps the first max_frames frames
+    encoded = frames.values  # [total frames, values per frame]
+    checks = [
+        tf.debugging.assert_equal(encoded.row_lengths(), tf.constant(1, encoded.row_splits.dtype),
+                                  message=f"each '{name}' frame must hold exactly one byte string"),
+        tf.debugging.assert_equal(tf.strings.length(encoded.values), size,
+                                  message=f"each '{name}' frame must be {size} bytes (uint8 codes)"),
+    ]
+    with tf.control_dependencies(checks):
+        codes = tf.io.decode_raw(encoded.values, tf.uint8)  # [total frames, size]
+    values = features.dequantize(tf.cast(codes, tf.float32))
+    return tf.RaggedTensor.from_row_splits(tf.reshape(values, [-1, size]), frames.row_splits, validate=False)
 
-    custom_config carries the code fingerprint that keys the Transform cache; nothing else yet.
-    """
-    del custom_config
+
+def pad_frames(frames: tf.RaggedTensor, max_frames: int) -> tf.Tensor:
+    """Ragged [B, <=max_frames, size] -> dense [B, max_frames, size], zeros after the valid frames."""
+    size = frames.values.shape[-1]
+    return frames.to_tensor(default_value=0.0, shape=[None, max_frames, size])
+
+
+def _frame_level(inputs, config: TransformConfig):
+    outputs = {}
+    decoded = {name: decode_frames(inputs[name], name, config.max_frames) for name in features.FRAME_FEATURE_SIZES}
+    for name, frames in decoded.items():
+        if config.normalize_frames:
+            # Statistics over every valid frame of every video (padding excluded).
+            frames = frames.with_flat_values(tft.scale_to_z_score(frames.flat_values, elementwise=True))
+        outputs[features.transformed_name(name)] = pad_frames(frames, config.max_frames)
+    rgb = decoded["rgb"]
+    outputs[features.NUM_FRAMES_KEY] = rgb.row_lengths()
+    # Same slice as video-level: quartile of the norm of the video's mean (dequantized) rgb frame.
+    mean_rgb = tf.math.divide_no_nan(tf.reduce_sum(rgb, axis=1),
+                                     tf.cast(tf.expand_dims(rgb.row_lengths(), 1), tf.float32))
+    outputs[RGB_NORM_BUCKET_KEY] = tft.bucketize(tf.norm(mean_rgb, axis=1), num_buckets=RGB_NORM_BUCKETS)
+    return outputs
+
+
+def _video_level(inputs):
     outputs = {}
     for name in features.VIDEO_FEATURE_SIZES:
         outputs[features.transformed_name(name)] = tft.scale_to_z_score(inputs[name], elementwise=True)
     # A feature-derived slice for TFMA: quartile of the visual embedding's L2 norm (tft quantiles).
-    outputs[RGB_NORM_BUCKET_KEY] = tft.bucketize(tf.norm(inputs["mean_rgb"], axis=1), num_buckets=4)
+    outputs[RGB_NORM_BUCKET_KEY] = tft.bucketize(tf.norm(inputs["mean_rgb"], axis=1),
+                                                 num_buckets=RGB_NORM_BUCKETS)
+    return outputs
+
+
+def preprocessing_fn(inputs, custom_config=None):
+    """Referenced by module path from pipeline/pipeline.py; custom_config is a TransformConfig dict
+    (plus the code fingerprint that keys the Transform cache)."""
+    config = TransformConfig.from_custom_config(custom_config)
+    outputs = _frame_level(inputs, config) if config.frame_features else _video_level(inputs)
     outputs[features.LABELS_KEY] = inputs[features.LABELS_KEY]
     outputs[features.VIDEO_ID_KEY] = inputs[features.VIDEO_ID_KEY]
     return outputs

@@ -19,6 +19,10 @@ VIDEO_FEATURE_SIZES: Dict[str, int] = {"mean_rgb": 1024, "mean_audio": 128}
 # Frame-level tf.SequenceExample: one quantized uint8 byte string per frame.
 FRAME_FEATURE_SIZES: Dict[str, int] = {"rgb": 1024, "audio": 128}
 MAX_FRAMES = 300
+# Where tfx_bsl puts a SequenceExample's feature_lists in its Arrow/schema view (a STRUCT feature).
+SEQUENCE_COLUMN = "##SEQUENCE##"
+# Default Trainer batch size for frame-level data: 256 videos x 300 frames x 1152 floats = 354 MB a batch.
+FRAME_LEVEL_BATCH_SIZE = 256
 
 # Frame features are quantized to 8 bits over [MIN_QUANTIZED_VALUE, MAX_QUANTIZED_VALUE].
 MIN_QUANTIZED_VALUE = -2.0
@@ -87,3 +91,24 @@ def video_level_feature_spec(tf) -> Mapping[str, object]:
     for name, size in VIDEO_FEATURE_SIZES.items():
         spec[name] = tf.io.FixedLenFeature([size], tf.float32)
     return spec
+
+
+def frame_level_feature_specs(tf):
+    """(context spec, sequence spec) for tf.io.parse_sequence_example of a frame-level SequenceExample.
+
+    Frames parse to RaggedTensors [batch, frames, 1] of uint8 byte strings: the same tensors the
+    frame-level schema's tensor representations give Transform and the Trainer's input pipeline.
+    """
+    context = {
+        VIDEO_ID_KEY: tf.io.FixedLenFeature([], tf.string),
+        LABELS_KEY: tf.io.VarLenFeature(tf.int64),
+    }
+    sequence = {name: tf.io.RaggedFeature(tf.string, value_key=name, partitions=[], row_splits_dtype=tf.int64)
+                for name in FRAME_FEATURE_SIZES}
+    return context, sequence
+
+
+def frame_batch_bytes(batch_size: int, max_frames: int = MAX_FRAMES,
+                      sizes: Mapping[str, int] = FRAME_FEATURE_SIZES) -> int:
+    """float32 bytes of one padded frame-level batch (the model's input)."""
+    return batch_size * max_frames * sum(sizes.values()) * 4

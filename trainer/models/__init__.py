@@ -8,13 +8,19 @@ from __future__ import annotations
 
 from typing import Callable, Dict
 
-from trainer.models import video_level
+from trainer.models import frame_level, video_level, vlad
 
 MODELS: Dict[str, Callable] = {
     "LogisticModel": video_level.logistic_model,
     "MoeModel": video_level.moe_model,
+    "FrameLevelLogisticModel": frame_level.frame_level_logistic_model,
+    "DbofModel": frame_level.dbof_model,
+    "LstmModel": frame_level.lstm_model,
+    "NetVLADModel": vlad.netvlad_model,
+    "NeXtVLADModel": vlad.nextvlad_model,
 }
-FRAME_LEVEL_MODELS = frozenset()
+# Models whose inputs are [max_frames, size] per feature plus num_frames (trainer/models/frame_level.py).
+FRAME_LEVEL_MODELS = frozenset({"FrameLevelLogisticModel", "DbofModel", "LstmModel", "NetVLADModel", "NeXtVLADModel"})
 
 
 def get_model_builder(name: str) -> Callable:

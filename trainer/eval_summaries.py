@@ -1,0 +1,48 @@
+"""TensorBoard summaries of the starter code's eval metrics (GAP, hit@1, PERR) during training.
+
+Keras logs loss/val_loss; this callback adds the YouTube-8M metrics on `eval_steps` batches of the
+eval split, computed by evaluator_ext.metrics_math (the same code the Evaluator's plugin uses).
+"""
+from __future__ import annotations
+
+import numpy as np
+import tensorflow as tf
+import tf_keras as keras
+
+from evaluator_ext import metrics_math
+
+
+def eval_metrics(model: keras.Model, dataset: tf.data.Dataset, steps: int, top_k: int):
+    predictions, labels = [], []
+    for inputs, batch_labels in dataset.take(steps):
+        predictions.append(model(inputs, training=False).numpy())
+        labels.append(batch_labels.numpy())
+    predictions, labels = np.concatenate(predictions), np.concatenate(labels)
+    return {"gap": metrics_math.gap(predictions, labels, top_k),
+            "hit_at_one": metrics_math.hit_at_one(predictions, labels),
+            "perr": metrics_math.perr(predictions, labels)}
+
+
+class EvalMetricsSummary(keras.callbacks.Callback):
+    """Writes eval/gap, eval/hit_at_one, eval/perr every `every` steps and at the end of training."""
+
+    def __init__(self, dataset: tf.data.Dataset, steps: int, log_dir: str, every: int, top_k: int = 20):
+        super().__init__()
+        self.dataset, self.steps, self.every, self.top_k = dataset, max(1, steps), max(1, every), top_k
+        self.writer = tf.summary.create_file_writer(log_dir)
+        self.last = {}
+
+    def _write(self):
+        step = int(self.model.optimizer.iterations.numpy())
+        self.last = eval_metrics(self.model, self.dataset, self.steps, self.top_k)
+        with self.writer.as_default():
+            for name, value in self.last.items():
+                tf.summary.scalar(f"eval/{name}", value, step=step)
+        self.writer.flush()
+
+    def on_train_batch_end(self, batch, logs=None):
+        if int(self.model.optimizer.iterations.numpy()) % self.every == 0:
+            self._write()
+
+    def on_train_end(self, logs=None):
+        self._write()
