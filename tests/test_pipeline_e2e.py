@@ -166,6 +166,16 @@ def test_real_yt8m_shards_end_to_end(tmp_path):
     _check_predictions_csv(root, os.path.join(data_dir, "validate0064.tfrecord"))
 
 
+# Small hyper-parameters: the point is that every frame-level model trains, evaluates and serves in the
+# pipeline on SequenceExamples, not how good it gets in a few steps.
+SMALL_FRAME_MODELS = {
+    "DbofModel": ["dbof_cluster_size=64", "dbof_hidden_size=32", "dbof_iterations=10"],
+    "LstmModel": ["lstm_cells=16", "lstm_layers=1"],
+    "NetVLADModel": ["netvlad_cluster_size=8", "netvlad_hidden_size=32"],
+    "NeXtVLADModel": ["nextvlad_cluster_size=8", "nextvlad_hidden_size=32", "nextvlad_groups=4"],
+}
+
+
 def _frames_in_numpy(serialized, max_frames):
     """The model inputs of one SequenceExample, decoded and padded in numpy (independent of Transform)."""
     _, sequence, _ = tf.io.parse_sequence_example(tf.constant([serialized]), {}, {
@@ -180,8 +190,9 @@ def _frames_in_numpy(serialized, max_frames):
     return inputs
 
 
-def test_frame_level_pipeline_end_to_end(tmp_path, synthetic_frame_dir):
-    """SequenceExamples through every stage with FrameLevelLogisticModel (the seed's frame-level path)."""
+def test_frame_level_pipeline_end_to_end_for_every_frame_level_model(tmp_path, synthetic_frame_dir):
+    """SequenceExamples through every stage with FrameLevelLogisticModel (the seed's frame-level path),
+    then the other frame-level models in the same pipeline root (data stages come from the cache)."""
     import tf_keras
     from evaluator_ext import metrics_math
     root = str(tmp_path / "root")
@@ -220,3 +231,24 @@ def test_frame_level_pipeline_end_to_end(tmp_path, synthetic_frame_dir):
         direct = keras_model.predict(_frames_in_numpy(serialized, max_frames), verbose=0)
         via_signature = served(examples=tf.constant([serialized]))["probabilities"].numpy()
         np.testing.assert_allclose(via_signature, direct, rtol=1e-4, atol=1e-6)
+
+
+
+    # Every other frame-level model: Trainer, Evaluator and the serving signature on SequenceExamples.
+    served_examples = tf.constant(examples[:5])
+    for runs, (model, hparams) in enumerate(SMALL_FRAME_MODELS.items(), start=2):
+        local_runner.main([
+            "--train_data_pattern", os.path.join(synthetic_frame_dir, "train*.tfrecord"),
+            "--eval_data_pattern", eval_pattern, "--pipeline_root", root, "--frame_features", "--model", model,
+            *[arg for hparam in hparams for arg in ("--hparam", hparam)], "--max_frames", str(max_frames),
+            "--train_steps", "10", "--batch_size", "16", "--eval_steps", "1", "--gap_threshold", "0"])
+        executions = _executions_by_state(root)
+        assert executions.get(("Transform", "COMPLETE")) == 1, executions  # cached: same data and settings
+        assert executions.get(("Trainer", "COMPLETE")) == runs, executions
+        assert executions.get(("Evaluator", "COMPLETE")) == runs, executions
+        metrics = outputs.overall_metrics(outputs.latest_artifact_uri(root, "ModelEvaluation"))
+        assert metrics["example_count"] == 60 and 0 < metrics["gap"] <= 1, (model, metrics)
+        model_dir = os.path.join(outputs.latest_artifact_uri(root, "Model"), "Format-Serving")
+        top_k = tf.saved_model.load(model_dir).signatures["predict_top_k"](examples=served_examples)
+        assert top_k["top_k_indices"].shape == (5, 20), model
+        assert np.all(np.diff(top_k["top_k_scores"].numpy(), axis=1) <= 0), model
