@@ -12,13 +12,18 @@ EXPECTED_COMPONENTS = {
 }
 
 
-def test_compiles_every_component_with_image_and_parameters(tmp_path):
+def _compile(tmp_path, data_folder, *flags):
     out = tmp_path / "pipeline.yaml"
     kubeflow_runner.main([
         "--image", "registry.example/yt8m-tfx:test", "--pipeline_root", "gs://bucket/root",
-        "--train_data_pattern", "gs://bucket/data/train*.tfrecord",
-        "--eval_data_pattern", "gs://bucket/data/validate*.tfrecord",
-        "--model", "MoeModel", "--train_steps", "1234", "--output_file", str(out)])
+        "--train_data_pattern", f"gs://bucket/{data_folder}/train*.tfrecord",
+        "--eval_data_pattern", f"gs://bucket/{data_folder}/validate*.tfrecord",
+        "--output_file", str(out), *flags])
+    return out
+
+
+def test_compiles_every_component_with_image_and_parameters(tmp_path):
+    out = _compile(tmp_path, "data", "--model", "MoeModel", "--train_steps", "1234")
     spec = pipeline_spec_pb2.PipelineSpec()
     json_format.ParseDict(yaml.safe_load(out.read_text()), spec, ignore_unknown_fields=False)
     tasks = set(spec.root.dag.tasks)
@@ -36,13 +41,8 @@ def test_compiles_every_component_with_image_and_parameters(tmp_path):
 
 
 def test_compiles_the_frame_level_pipeline_with_the_training_flags_of_local_runner(tmp_path):
-    out = tmp_path / "pipeline.yaml"
-    kubeflow_runner.main([
-        "--image", "registry.example/yt8m-tfx:test", "--pipeline_root", "gs://bucket/root",
-        "--train_data_pattern", "gs://bucket/frame/train*.tfrecord",
-        "--eval_data_pattern", "gs://bucket/frame/validate*.tfrecord",
-        "--frame_features=True", "--model", "NeXtVLADModel", "--hparam", "nextvlad_cluster_size=64",
-        "--max_frames", "200", "--start_new_model", "--output_file", str(out)])
+    out = _compile(tmp_path, "frame", "--frame_features=True", "--model", "NeXtVLADModel",
+                   "--hparam", "nextvlad_cluster_size=64", "--max_frames", "200", "--start_new_model")
     text = out.read_text()
     assert "/yt8m_tfx/pipeline/schema/frame_level/schema.pbtxt" in text
     for fragment in ("NeXtVLADModel", "nextvlad_cluster_size", "max_frames", "start_new_model",

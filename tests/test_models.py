@@ -86,3 +86,15 @@ def test_model_trains_under_mirrored_strategy_on_cpu():
     losses_seen = model.fit(x, y, batch_size=4, epochs=2, verbose=0).history["loss"]
     assert losses_seen[1] < losses_seen[0]
     assert model.predict(x, verbose=0).shape == (8, features.NUM_CLASSES)
+
+
+def test_regularization_penalty_scales_the_l2_loss_like_the_starter_code():
+    def l2_loss(penalty):
+        model = build_compiled_model(TrainerConfig(model="MoeModel", regularization_penalty=penalty))
+        for w in model.trainable_weights:
+            w.assign(tf.ones_like(w))
+        return float(tf.add_n(model.losses))
+    base = l2_loss(1.0)
+    assert base > 0
+    assert l2_loss(3.0) == pytest.approx(3 * base, rel=1e-5)
+    assert l2_loss(0.0) == 0.0

@@ -23,6 +23,7 @@ from trainer import checkpoints, eval_summaries, losses
 from trainer.config import TrainerConfig
 from trainer.distribution import make_strategy
 from trainer.models import get_model_builder, is_frame_level
+from trainer.models.video_level import DEFAULT_L2_PENALTY
 from transform.preprocessing import (NUM_LABELS_BUCKET_KEY, NUM_LABELS_BUCKET_MAX, RGB_NORM_BUCKET_KEY,
                                      labels_to_multi_hot)
 from yt8m_tfx import features
@@ -74,7 +75,11 @@ def input_fn(file_pattern, data_accessor, tf_transform_output, batch_size: int, 
 def build_compiled_model(config: TrainerConfig):
     check_model_matches_data(config)
     builder = get_model_builder(config.model)
-    hparams = dict(config.hparams, max_frames=config.max_frames) if config.frame_features else config.hparams
+    hparams = dict(config.hparams)
+    if config.frame_features:
+        hparams["max_frames"] = config.max_frames
+    # The starter code adds regularization_penalty x the models' L2 terms to the label loss.
+    hparams["l2_penalty"] = hparams.get("l2_penalty", DEFAULT_L2_PENALTY) * config.regularization_penalty
     model = builder(model_input_sizes(config), features.NUM_CLASSES, hparams)
     decay_steps = max(1, config.learning_rate_decay_examples // config.batch_size)
     learning_rate = keras.optimizers.schedules.ExponentialDecay(
