@@ -223,6 +223,14 @@ def test_frame_level_pipeline_end_to_end_for_every_frame_level_model(tmp_path, s
 
     rows = _check_predictions_csv(root, eval_pattern, frame_level=True)
     assert len(rows) == 60
+    # The standalone CLI reads SequenceExample shards with the pushed model, same ids and classes.
+    from inference import predict
+    cli_csv = str(tmp_path / "cli_predictions.csv")
+    predict.main(["--model_dir", os.path.join(root, "serving_model"), "--input_data_pattern", eval_pattern,
+                  "--output_file", cli_csv])
+    cli_rows = {video_id: set(classes) for video_id, classes, _ in
+                map(parse_row, open(cli_csv).read().splitlines()[1:])}
+    assert cli_rows == {video_id: set(classes) for video_id, (classes, _) in rows.items()}
     # The serving signature (Transform graph inside) equals the Keras model on numpy-decoded frames.
     model_dir = os.path.join(outputs.latest_artifact_uri(root, "Model"), "Format-Serving")
     keras_model = tf_keras.models.load_model(model_dir, compile=False)

@@ -13,14 +13,16 @@ from evaluator_ext import metrics_math
 
 
 def eval_metrics(model: keras.Model, dataset: tf.data.Dataset, steps: int, top_k: int):
-    predictions, labels = [], []
+    """Streams batches: only each video's top-k pairs are kept, never [videos, 3862] arrays."""
+    gap = metrics_math.GapState()
+    hits, perrs = [], []
     for inputs, batch_labels in dataset.take(steps):
-        predictions.append(model(inputs, training=False).numpy())
-        labels.append(batch_labels.numpy())
-    predictions, labels = np.concatenate(predictions), np.concatenate(labels)
-    return {"gap": metrics_math.gap(predictions, labels, top_k),
-            "hit_at_one": metrics_math.hit_at_one(predictions, labels),
-            "perr": metrics_math.perr(predictions, labels)}
+        predictions, labels = model(inputs, training=False).numpy(), batch_labels.numpy()
+        gap.add_videos(predictions, labels, top_k)
+        hits.append(metrics_math.hit_at_one_per_video(predictions, labels))
+        perrs.append(metrics_math.perr_per_video(predictions, labels))
+    return {"gap": gap.result(), "hit_at_one": float(np.concatenate(hits).mean()),
+            "perr": float(np.concatenate(perrs).mean())}
 
 
 class EvalMetricsSummary(keras.callbacks.Callback):
