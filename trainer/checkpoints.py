@@ -57,6 +57,8 @@ class TrainingCheckpoints:
         return self.step
 
     def save(self) -> str:
+        if self._manager.latest_checkpoint and self._manager.latest_checkpoint.endswith(f"-{self.step}"):
+            return self._manager.latest_checkpoint  # this step is already saved
         return self._manager.save(checkpoint_number=self.step)
 
 

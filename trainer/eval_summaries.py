@@ -32,10 +32,13 @@ class EvalMetricsSummary(keras.callbacks.Callback):
         super().__init__()
         self.dataset, self.steps, self.every, self.top_k = dataset, max(1, steps), max(1, every), top_k
         self.writer = tf.summary.create_file_writer(log_dir)
-        self.last = {}
+        self.last, self.last_step = {}, None
 
     def _write(self):
         step = int(self.model.optimizer.iterations.numpy())
+        if step == self.last_step:  # the end of training can coincide with a periodic write
+            return
+        self.last_step = step
         self.last = eval_metrics(self.model, self.dataset, self.steps, self.top_k)
         with self.writer.as_default():
             for name, value in self.last.items():
