@@ -44,7 +44,7 @@ bench: venv
 	$(PY) -m bench.real_data_pipeline --model=MoeModel
 	$(PY) -m bench.plain_keras --model=LogisticModel
 	$(PY) -m bench.plain_keras --model=MoeModel
-	$(PY) -m bench.scaling --shards 16 32 64
+	$(PY) -m bench.scaling --shards 16 32 64 128 256
 	$(PY) -m bench.make_run --train_steps=$(TRAIN_STEPS)
 	$(PY) -m bench.gap_plugin --videos 100000
 	test ! -f bench/models.py || $(PY) -m bench.models

@@ -1,54 +1,56 @@
-"""Benchmark (not a test): the full pipeline on the 80 real YT8M shards in ../shared/yt8m_sample.
+"""Benchmark (not a test): the full TFX pipeline on the 80 real YT8M shards in ../shared/yt8m_sample.
 
-Split: validate0000-0059 train (≈16.9k videos), validate0060-0079 eval (≈5.6k videos).
-Writes bench/results/real_data_pipeline_<model>.json with GAP / hit@1 / PERR and wall time.
+Split (issue #9): validate0000-0063 train, validate0064-0079 eval, staged as symlinks in
+<bench_root>/real_<model>/input/{train,eval}/. Runs `local_runner.py` as a child under /usr/bin/time -v in a
+fresh pipeline root and writes bench/results/real_data_pipeline_<model>.json: GAP / hit@1 / PERR / MAP,
+wall time, peak RSS, and per-component seconds and examples/s from the run's MLMD store.
 
   .venv/bin/python -m bench.real_data_pipeline --model=LogisticModel --train_steps=300
 """
 import argparse
-import json
 import os
-import resource
 import sys
-import time
 
-import yt8m_tfx  # noqa: F401
+import yt8m_tfx  # noqa: F401  (TF_USE_LEGACY_KERAS=1 before tensorflow loads)
 
-PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SAMPLE_DIR = os.path.join(os.path.dirname(PROJECT_ROOT), "shared", "yt8m_sample", "video_level")
+from bench import common
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser()
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", default="LogisticModel")
     p.add_argument("--train_steps", type=int, default=300)
+    p.add_argument("--eval_steps", type=int, default=5, help="Trainer's validation steps (not the Evaluator)")
     p.add_argument("--batch_size", type=int, default=1024)
-    p.add_argument("--pipeline_root", default="/tmp/yt8m_bench_real")
-    p.add_argument("--sample_dir", default=SAMPLE_DIR)
+    p.add_argument("--bench_root", default=common.DEFAULT_BENCH_ROOT)
+    p.add_argument("--sample_dir", default=common.SAMPLE_DIR)
+    p.add_argument("--train_shards", type=int, default=len(common.TRAIN_SHARDS),
+                   help="use validate0000..N-1 for training (eval stays 0064-0079)")
+    p.add_argument("--output", help="result file name under bench/results (default by model)")
     args = p.parse_args(argv)
-    if not os.path.isdir(args.sample_dir):
-        print(f"skipped: {args.sample_dir} not found")
+    if not common.sample_available(args.sample_dir):
         return 0
-    import local_runner
-    from pipeline import outputs
-    root = os.path.join(args.pipeline_root, args.model)
-    started = time.time()
-    local_runner.main([
-        "--train_data_pattern", os.path.join(args.sample_dir, "validate00[0-5][0-9].tfrecord"),
-        "--eval_data_pattern", os.path.join(args.sample_dir, "validate00[67][0-9].tfrecord"),
-        "--pipeline_root", root, "--model", args.model, "--train_steps", str(args.train_steps),
-        "--batch_size", str(args.batch_size), "--eval_steps", "5", "--disable_cache"])
+    machine = common.machine()
+    root = common.fresh_dir(os.path.join(args.bench_root, f"real_{args.model}"))
+    train_shards = range(args.train_shards)
+    globs = common.stage_split(args.sample_dir, root, train=train_shards)
+    train_examples = common.count_records(common.shard_paths(args.sample_dir, train_shards))
+    eval_examples = common.count_records(common.shard_paths(args.sample_dir, common.EVAL_SHARDS))
+    runner_args = ["--train_data_pattern", globs["train"], "--eval_data_pattern", globs["eval"],
+                   "--model", args.model, "--train_steps", str(args.train_steps),
+                   "--eval_steps", str(args.eval_steps), "--batch_size", str(args.batch_size), "--disable_cache"]
+    print(f"real data: {args.model}, {train_examples} train / {eval_examples} eval videos, root {root}")
+    run = common.run_pipeline(root, runner_args, train_examples, eval_examples, args.train_steps,
+                              args.batch_size)
     result = {
+        "benchmark": "real_data_pipeline", "date": common.now(), "machine": machine,
         "model": args.model, "train_steps": args.train_steps, "batch_size": args.batch_size,
-        "wall_seconds": round(time.time() - started, 1),
-        "peak_rss_mib_main_process": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024,
-        **outputs.overall_metrics(outputs.latest_artifact_uri(root, "ModelEvaluation")),
+        "train_shards": f"validate0000-{args.train_shards - 1:04d}", "eval_shards": "validate0064-0079",
+        "train_examples": train_examples, "eval_examples": eval_examples,
+        "command": "local_runner.py " + " ".join(runner_args),
+        **run,
     }
-    out_dir = os.path.join(PROJECT_ROOT, "bench", "results")
-    os.makedirs(out_dir, exist_ok=True)
-    with open(os.path.join(out_dir, f"real_data_pipeline_{args.model}.json"), "w") as f:
-        json.dump(result, f, indent=2)
-    print(json.dumps(result, indent=2))
+    common.write_result(args.output or f"real_data_pipeline_{args.model}.json", result)
     return 0
 
 
