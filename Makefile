@@ -36,13 +36,14 @@ test-fast: venv
 schema: venv
 	$(PY) -m yt8m_tfx.schema
 
-# Benchmarks (bench/, not tests): about an hour on 2 cores; `nice -n 10 make bench` on a shared machine.
+# Benchmarks (bench/, not tests): about 1.5 hours on 2 cores; `nice -n 10 make bench` on a shared machine.
 # Each writes bench/results/<name>.json; bench.report then regenerates the README results section and
 # bench/results/summary.csv. Real-data benchmarks print "skipped" without ../shared/yt8m_sample.
 bench: venv
 	$(PY) -m bench.real_data_pipeline --model=LogisticModel
 	$(PY) -m bench.real_data_pipeline --model=MoeModel
 	$(PY) -m bench.plain_keras --model=LogisticModel
+	$(PY) -m bench.plain_keras --model=LogisticModel --seed=1 --output=plain_keras_LogisticModel_seed1.json
 	$(PY) -m bench.plain_keras --model=MoeModel
 	$(PY) -m bench.scaling --shards 16 32 64 128 256
 	$(PY) -m bench.make_run --train_steps=$(TRAIN_STEPS)
