@@ -229,6 +229,21 @@ def stage_peak_rss(intervals: Dict[str, tuple], samples: Sequence[tuple], min_se
     return peaks
 
 
+def trainer_fit_seconds(runner_log: str):
+    """Seconds of the Trainer's model.fit epoch as Keras printed it ("300/300 - 109s - loss: ..."), or None.
+
+    The Trainer component's MLMD span also holds its start-up, checkpoints and SavedModel export; this is
+    the training loop alone, comparable with bench/plain_keras.py's fit time.
+    """
+    try:
+        with open(runner_log, errors="replace") as f:
+            text = f.read()
+    except OSError:
+        return None
+    found = re.findall(r"^(\d+)/\1 - (\d+)s - loss", text, flags=re.MULTILINE)
+    return float(found[-1][1]) if found else None
+
+
 def stage_throughput(seconds: Dict[str, float], train_examples: int, eval_examples: int,
                      train_steps: int, batch_size: int) -> Dict[str, float]:
     """examples/s of the data-processing components (STAGE_EXAMPLES says which examples count)."""
@@ -253,6 +268,7 @@ def run_pipeline(pipeline_root: str, runner_args: Sequence[str], train_examples:
     """One timed pipeline run in pipeline_root (which must be fresh); metrics and per-stage numbers."""
     run = run_timed(runner_argv(pipeline_root, runner_args), os.path.join(pipeline_root, "runner.log"))
     samples = run.pop("_rss_samples")
+    fit_seconds = trainer_fit_seconds(os.path.join(pipeline_root, "runner.log"))
     intervals = stage_intervals(pipeline_root)
     seconds = {node: round(end - start, 2) for node, (start, end) in intervals.items()}
     return {
@@ -262,6 +278,9 @@ def run_pipeline(pipeline_root: str, runner_args: Sequence[str], train_examples:
         "stage_examples_per_s": stage_throughput(seconds, train_examples, eval_examples, train_steps,
                                                  batch_size),
         "stage_examples_counted": dict(STAGE_EXAMPLES),
+        "trainer_fit_seconds": fit_seconds,
+        "trainer_fit_examples_per_s": (round(train_steps * batch_size / fit_seconds, 1) if fit_seconds
+                                       else None),
         "metrics": evaluation_metrics(pipeline_root),
     }
 
