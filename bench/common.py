@@ -9,7 +9,6 @@ import json
 import os
 import re
 import shutil
-import struct
 import subprocess
 import sys
 import threading
@@ -81,15 +80,13 @@ def repeated_train_shards(count: int, available: Sequence[int] = TRAIN_SHARDS) -
 
 def count_records(paths: Sequence[str]) -> int:
     """Number of TFRecords in the files, walking the length headers (milliseconds per shard)."""
+    from pipeline.data_checks import InputDataError, scan_tfrecord
     total = 0
     for path in paths:
-        size, offset = os.path.getsize(path), 0
-        with open(path, "rb") as f:
-            while offset < size:
-                f.seek(offset)
-                (length,) = struct.unpack("<Q", f.read(8))
-                offset += 12 + length + 4
-                total += 1
+        records, error = scan_tfrecord(path)
+        if error:
+            raise InputDataError(f"{path}: {error}")
+        total += records
     return total
 
 

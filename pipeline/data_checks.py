@@ -8,7 +8,7 @@ with "Not a valid TFRecord" and no file name.
 from __future__ import annotations
 
 import struct
-from typing import Iterable, List
+from typing import Iterable, List, Optional, Tuple
 
 import tensorflow as tf
 
@@ -20,22 +20,27 @@ class InputDataError(ValueError):
     pass
 
 
-def tfrecord_framing_error(path: str) -> str | None:
-    """None when the file is a whole number of well-framed records, else what is wrong with it."""
+def scan_tfrecord(path: str) -> Tuple[int, Optional[str]]:
+    """(records, None) for a whole number of well-framed records, else (records before it, what is wrong)."""
     size = tf.io.gfile.stat(path).length
     offset = records = 0
     with tf.io.gfile.GFile(path, "rb") as f:
         while offset < size:
             if size - offset < HEADER_BYTES:
-                return f"truncated record header at byte {offset} (after {records} records)"
+                return records, f"truncated record header at byte {offset} (after {records} records)"
             f.seek(offset)
             (length,) = struct.unpack("<Q", f.read(8))
             end = offset + HEADER_BYTES + length + FOOTER_BYTES
             if end > size:
-                return (f"record {records} at byte {offset} claims {length} bytes but the file ends at "
-                        f"{size} (truncated download?)")
+                return records, (f"record {records} at byte {offset} claims {length} bytes but the file ends at "
+                                 f"{size} (truncated download?)")
             offset, records = end, records + 1
-    return None
+    return records, None
+
+
+def tfrecord_framing_error(path: str) -> str | None:
+    """None when the file is a whole number of well-framed records, else what is wrong with it."""
+    return scan_tfrecord(path)[1]
 
 
 def check_shards(patterns: Iterable[str]) -> List[str]:

@@ -5,7 +5,7 @@ import pytest
 import tensorflow as tf
 
 import local_runner
-from pipeline.data_checks import InputDataError, check_shards, tfrecord_framing_error
+from pipeline.data_checks import InputDataError, check_shards, scan_tfrecord, tfrecord_framing_error
 
 
 def test_complete_shards_pass_and_every_truncation_is_caught(synthetic_video_dir, tmp_path):
@@ -37,3 +37,15 @@ def test_runner_names_the_truncated_shard_and_the_empty_pattern(synthetic_video_
 def test_check_shards_returns_the_files(synthetic_video_dir):
     files = check_shards([synthetic_video_dir + "/train*.tfrecord"])
     assert [f.rsplit("/", 1)[1] for f in files] == ["train0000.tfrecord", "train0001.tfrecord"]
+
+
+def test_scan_counts_records_of_a_whole_file_and_stops_at_a_cut(tmp_path):
+    path = str(tmp_path / "three.tfrecord")
+    with tf.io.TFRecordWriter(path) as w:
+        for payload in (b"a", b"bb", b"ccc"):
+            w.write(payload)
+    assert scan_tfrecord(path) == (3, None)
+    data = open(path, "rb").read()
+    open(path, "wb").write(data[:-2])
+    records, error = scan_tfrecord(path)
+    assert records == 2 and "record 2" in error
