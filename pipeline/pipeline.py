@@ -135,10 +135,12 @@ def create_pipeline(
         custom_config={**transform_config.to_custom_config(),
                        CUSTOM_CONFIG_KEY: fingerprint(["transform", "yt8m_tfx"])})
     transform.add_upstream_node(anomalies_gate)  # no training on data that fails validation
+    # Frame-level: raw SequenceExamples, the Trainer applies the Transform graph while reading.
+    training_examples = (example_gen.outputs["examples"] if frame_level
+                         else transform.outputs["transformed_examples"])
     trainer = tfx.components.Trainer(
         run_fn=configs.RUN_FN,
-        examples=(example_gen if frame_level else transform).outputs[
-            "examples" if frame_level else "transformed_examples"],
+        examples=training_examples,
         transform_graph=transform.outputs["transform_graph"],
         schema=schema_gen.outputs["schema"],
         train_args=tfx.proto.TrainArgs(num_steps=train_steps),

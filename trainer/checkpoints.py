@@ -17,6 +17,8 @@ from typing import Any, Mapping, Sequence
 import tensorflow as tf
 import tf_keras as keras
 
+from trainer.step_callbacks import EveryNSteps
+
 # Settings that change how training runs, not what is trained.
 _NOT_PART_OF_KEY = ("start_new_model", "distribution_strategy", "checkpoint_dir", "checkpoint_steps")
 STATE_FILE = "training_state.json"
@@ -34,8 +36,12 @@ class TrainingCheckpoints:
     def __init__(self, model: keras.Model, directory: str, max_to_keep: int = 1):
         self.model = model
         self.directory = directory
+        self.max_to_keep = max_to_keep
         self._checkpoint = tf.train.Checkpoint(model=model, optimizer=model.optimizer)
-        self._manager = tf.train.CheckpointManager(self._checkpoint, directory, max_to_keep=max_to_keep)
+        self._manager = self._new_manager()
+
+    def _new_manager(self) -> tf.train.CheckpointManager:
+        return tf.train.CheckpointManager(self._checkpoint, self.directory, max_to_keep=self.max_to_keep)
 
     @property
     def step(self) -> int:
@@ -46,8 +52,7 @@ class TrainingCheckpoints:
         if start_new_model:
             if tf.io.gfile.exists(self.directory):
                 tf.io.gfile.rmtree(self.directory)
-            self._manager = tf.train.CheckpointManager(self._checkpoint, self.directory,
-                                                       max_to_keep=self._manager._max_to_keep)
+            self._manager = self._new_manager()  # forget the deleted checkpoints
             return 0
         latest = self._manager.latest_checkpoint
         if latest:
@@ -57,23 +62,17 @@ class TrainingCheckpoints:
         return self.step
 
     def save(self) -> str:
-        if self._manager.latest_checkpoint and self._manager.latest_checkpoint.endswith(f"-{self.step}"):
-            return self._manager.latest_checkpoint  # this step is already saved
         return self._manager.save(checkpoint_number=self.step)
 
 
-class SaveEverySteps(keras.callbacks.Callback):
+class SaveEverySteps(EveryNSteps):
     """Checkpoints every `every` optimizer steps and when training ends."""
 
     def __init__(self, checkpoints: TrainingCheckpoints, every: int):
-        super().__init__()
-        self.checkpoints, self.every = checkpoints, max(1, every)
+        super().__init__(every)
+        self.checkpoints = checkpoints
 
-    def on_train_batch_end(self, batch, logs=None):
-        if self.checkpoints.step % self.every == 0:
-            self.checkpoints.save()
-
-    def on_train_end(self, logs=None):
+    def at_step(self, step: int):
         self.checkpoints.save()
 
 

@@ -10,6 +10,7 @@ import tensorflow as tf
 import tf_keras as keras
 
 from evaluator_ext import metrics_math
+from trainer.step_callbacks import EveryNSteps
 
 
 def eval_metrics(model: keras.Model, dataset: tf.data.Dataset, steps: int, top_k: int):
@@ -25,29 +26,18 @@ def eval_metrics(model: keras.Model, dataset: tf.data.Dataset, steps: int, top_k
             "perr": float(np.concatenate(perrs).mean())}
 
 
-class EvalMetricsSummary(keras.callbacks.Callback):
+class EvalMetricsSummary(EveryNSteps):
     """Writes eval/gap, eval/hit_at_one, eval/perr every `every` steps and at the end of training."""
 
     def __init__(self, dataset: tf.data.Dataset, steps: int, log_dir: str, every: int, top_k: int = 20):
-        super().__init__()
-        self.dataset, self.steps, self.every, self.top_k = dataset, max(1, steps), max(1, every), top_k
+        super().__init__(every)
+        self.dataset, self.steps, self.top_k = dataset, max(1, steps), top_k
         self.writer = tf.summary.create_file_writer(log_dir)
-        self.last, self.last_step = {}, None
+        self.last = {}
 
-    def _write(self):
-        step = int(self.model.optimizer.iterations.numpy())
-        if step == self.last_step:  # the end of training can coincide with a periodic write
-            return
-        self.last_step = step
+    def at_step(self, step: int):
         self.last = eval_metrics(self.model, self.dataset, self.steps, self.top_k)
         with self.writer.as_default():
             for name, value in self.last.items():
                 tf.summary.scalar(f"eval/{name}", value, step=step)
         self.writer.flush()
-
-    def on_train_batch_end(self, batch, logs=None):
-        if int(self.model.optimizer.iterations.numpy()) % self.every == 0:
-            self._write()
-
-    def on_train_end(self, logs=None):
-        self._write()
