@@ -20,7 +20,7 @@ CONTAINER_PROJECT_ROOT = "/yt8m_tfx"  # must match the Dockerfile's WORKDIR
 
 def parse_args(argv=None):
     from pipeline import beam_presets, cli, configs
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = cli.FlagFileParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--image", required=True, help="container image with this project installed")
     p.add_argument("--pipeline_root", required=True, help="gs://, s3:// or a mounted PVC path")
     p.add_argument("--train_data_pattern", required=True)
@@ -60,7 +60,7 @@ def compile_pipeline(args) -> str:
         train_data_pattern=args.train_data_pattern,
         eval_data_pattern=args.eval_data_pattern,
         trainer_config=cli.trainer_config_from_flags(args),
-        train_steps=args.train_steps,
+        train_steps=cli.training_length(args)[0],
         eval_steps=args.eval_steps,
         gap_threshold=args.gap_threshold,
         serving_model_dir=args.serving_model_dir,
@@ -69,6 +69,8 @@ def compile_pipeline(args) -> str:
         schema_file=os.path.join(args.container_project_root, "pipeline", "schema",
                                  os.path.relpath(schema_path(args.frame_features), SCHEMA_DIR)),
         normalize_frames=args.normalize_frames,
+        input_normalization=args.input_normalization,
+        tuning=cli.tuning_config_from_flags(args),
         # Distributed Beam workers default to the pipeline image, which has this project installed.
         beam_pipeline_args=beam_presets.args_from_flags(args, default_image=args.image))
     runner = tfx.orchestration.experimental.KubeflowV2DagRunner(

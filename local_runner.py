@@ -17,7 +17,7 @@ import yt8m_tfx  # noqa: F401  (TF_USE_LEGACY_KERAS=1 for this process and its B
 
 def parse_args(argv=None):
     from pipeline import beam_presets, cli, configs
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = cli.FlagFileParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     data = p.add_argument_group("data (like the starter code)")
     data.add_argument("--data_dir", help="directory holding train*.tfrecord and validate*.tfrecord")
     data.add_argument("--train_data_pattern", help="glob of training shards (overrides --data_dir)")
@@ -82,7 +82,7 @@ def main(argv=None):
         train_data_pattern=train_pattern,
         eval_data_pattern=eval_pattern,
         trainer_config=trainer_config,
-        train_steps=args.train_steps,
+        train_steps=cli.training_length(args)[0],
         eval_steps=args.eval_steps,
         gap_threshold=args.gap_threshold,
         serving_model_dir=args.serving_model_dir,
@@ -91,7 +91,9 @@ def main(argv=None):
         metadata_connection_config=tfx.orchestration.metadata.sqlite_metadata_connection_config(
             outputs.metadata_path(args.pipeline_root)),
         enable_cache=not args.disable_cache,
-        normalize_frames=args.normalize_frames)
+        normalize_frames=args.normalize_frames,
+        input_normalization=args.input_normalization,
+        tuning=cli.tuning_config_from_flags(args))
     started = time.time()
     tfx.orchestration.LocalDagRunner().run(pipeline)
     print(f"\nPipeline finished in {time.time() - started:.0f}s. Outputs under {args.pipeline_root}:")

@@ -260,10 +260,27 @@ def evaluation_metrics(pipeline_root: str) -> dict:
     return metrics
 
 
+def training_state(pipeline_root: str) -> dict:
+    """The newest Trainer's training_state.json (steps trained, kept step, ...) without the evaluation list."""
+    from pipeline import outputs
+    uri = outputs.latest_artifact_uri(pipeline_root, "ModelRun")
+    path = os.path.join(uri or "", "training_state.json")
+    if not uri or not os.path.exists(path):
+        return {}
+    with open(path) as f:
+        state = json.load(f)
+    state.pop("evaluations", None)
+    return state
+
+
 def run_pipeline(pipeline_root: str, runner_args: Sequence[str], train_examples: int, eval_examples: int,
-                 train_steps: int, batch_size: int) -> dict:
-    """One timed pipeline run in pipeline_root (which must be fresh); metrics and per-stage numbers."""
+                 train_steps, batch_size: int) -> dict:
+    """One timed pipeline run in pipeline_root (which must be fresh); metrics and per-stage numbers.
+    train_steps None: the steps the Trainer actually ran (training_state.json)."""
     run = run_timed(runner_argv(pipeline_root, runner_args), os.path.join(pipeline_root, "runner.log"))
+    state = training_state(pipeline_root)
+    if train_steps is None:
+        train_steps = state.get("final_step", 0)
     samples = run.pop("_rss_samples")
     fit_seconds = trainer_fit_seconds(os.path.join(pipeline_root, "runner.log"))
     intervals = stage_intervals(pipeline_root)
@@ -279,6 +296,8 @@ def run_pipeline(pipeline_root: str, runner_args: Sequence[str], train_examples:
         "trainer_fit_examples_per_s": (round(train_steps * batch_size / fit_seconds, 1) if fit_seconds
                                        else None),
         "metrics": evaluation_metrics(pipeline_root),
+        "train_steps": train_steps,
+        "training": state,
     }
 
 

@@ -8,7 +8,21 @@ from __future__ import annotations
 import argparse
 
 from pipeline import configs
+from transform.normalization import DEFAULT_INPUT_NORMALIZATION, INPUT_NORMALIZATIONS
 from yt8m_tfx import features
+
+
+class FlagFileParser(argparse.ArgumentParser):
+    """`@recipes/NAME.flags` reads flags from a file: one `--flag=value` (or bare `--flag`) a line,
+    blank lines and `#` comments ignored. Flags after the file on the command line override it."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("fromfile_prefix_chars", "@")
+        super().__init__(*args, **kwargs)
+
+    def convert_arg_line_to_args(self, arg_line):
+        line = arg_line.split(" #", 1)[0].strip()
+        return [] if not line or line.startswith("#") else [line]
 
 
 def parse_bool(value: str) -> bool:
@@ -42,23 +56,46 @@ def add_training_flags(parser: argparse.ArgumentParser):
                       help="frame-level: frames kept per video (longer ones are truncated, shorter zero-padded)")
     data.add_argument("--normalize_frames", action="store_true",
                       help="frame-level: z-score each frame feature dimension (tf.Transform statistics)")
+    data.add_argument("--input_normalization", default=DEFAULT_INPUT_NORMALIZATION,
+                      choices=INPUT_NORMALIZATIONS,
+                      help="video-level: l2 = each feature to unit norm (the starter code), zscore = per-dimension "
+                           "z-score scaled to unit expected norm, none (default %(default)s)")
     model = parser.add_argument_group("model and training")
     model.add_argument("--model", default=configs.MODEL)
     model.add_argument("--label_loss", default="CrossEntropyLoss")
     model.add_argument("--moe_num_mixtures", type=int, default=2)
     model.add_argument("--hparam", type=parse_hparam, action="append", default=[], metavar="KEY=VALUE",
                        help="model hyper-parameter, repeatable, e.g. --hparam dbof_cluster_size=4096")
-    model.add_argument("--train_steps", type=int, default=configs.TRAIN_STEPS,
-                       help="total steps; a resumed model trains the remaining ones")
+    model.add_argument("--num_epochs", type=float, default=None,
+                       help=f"passes over the training videos; the step count follows from the train split's "
+                            f"size (default {configs.NUM_EPOCHS:g} when --train_steps is not given)")
+    model.add_argument("--train_steps", type=int, default=None,
+                       help="total steps instead of --num_epochs; a resumed model trains the remaining ones")
+    model.add_argument("--validation_percent", type=float, default=configs.VALIDATION_PERCENT,
+                       help="share of the training videos (by id hash) held out to pick the best step; "
+                            "0 = no keep-best, train all steps and export the last weights (default %(default)s)")
+    model.add_argument("--patience", type=int, default=configs.PATIENCE,
+                       help="stop after this many validation evaluations without a better GAP; 0 = never "
+                            "(default %(default)s)")
+    model.add_argument("--eval_every_steps", type=int, default=0,
+                       help="validation GAP interval in steps (default: about once an epoch, at most every 1000)")
     model.add_argument("--eval_steps", type=int, default=configs.EVAL_STEPS)
     model.add_argument("--batch_size", type=int, default=None,
                        help=f"default {configs.BATCH_SIZE} (video-level), "
                             f"{features.FRAME_LEVEL_BATCH_SIZE} (frame-level: 1.4 MB of floats a video)")
-    model.add_argument("--base_learning_rate", type=float, default=0.01)
+    model.add_argument("--base_learning_rate", type=float, default=None,
+                       help="Adam learning rate (default: the model's, see trainer/models)")
     model.add_argument("--start_new_model", type=parse_bool, nargs="?", const=True, default=False,
                        help="do not resume from the last checkpoint of the same training; start over")
     model.add_argument("--checkpoint_steps", type=int, default=100,
-                       help="save a checkpoint (and eval GAP for TensorBoard) every this many steps")
+                       help="save a checkpoint every this many steps")
+    tune = parser.add_argument_group("hyperparameter search (TFX Tuner + KerasTuner)")
+    tune.add_argument("--tune", type=parse_bool, nargs="?", const=True, default=False,
+                      help="add the Tuner stage: search learning rate, L2 penalty (and MoE mixtures) on the "
+                           "validation split, then train with the best")
+    tune.add_argument("--tune_trials", type=int, default=6, help="trials of the search (default %(default)s)")
+    tune.add_argument("--tune_epochs", type=float, default=10,
+                      help="training epochs per trial, best validation GAP of each counts (default %(default)s)")
     model.add_argument("--top_k", type=int, default=configs.TOP_K)
     model.add_argument("--gap_threshold", type=float, default=configs.GAP_THRESHOLD,
                        help="minimum eval GAP for the model to be blessed")
@@ -70,11 +107,29 @@ def default_batch_size(args) -> int:
     return features.FRAME_LEVEL_BATCH_SIZE if args.frame_features else configs.BATCH_SIZE
 
 
+def training_length(args):
+    """(train_steps for the Trainer, num_epochs): --train_steps (then num_epochs 0), else --num_epochs or its
+    default (then train_steps 0: run_fn derives the steps from the train split's size)."""
+    if args.train_steps is not None and args.num_epochs is not None:
+        raise SystemExit("error: give --train_steps or --num_epochs, not both")
+    if args.train_steps is not None:
+        return args.train_steps, 0.0
+    return 0, args.num_epochs if args.num_epochs is not None else configs.NUM_EPOCHS
+
+
 def trainer_config_from_flags(args):
     from trainer.config import TrainerConfig
+    _, num_epochs = training_length(args)
     return TrainerConfig(
         model=args.model, feature_names=args.feature_names, frame_features=args.frame_features,
         label_loss=args.label_loss, batch_size=default_batch_size(args), max_frames=args.max_frames,
-        base_learning_rate=args.base_learning_rate, top_k=args.top_k,
-        start_new_model=args.start_new_model, checkpoint_steps=args.checkpoint_steps,
+        base_learning_rate=args.base_learning_rate or 0.0,
+        top_k=args.top_k, start_new_model=args.start_new_model, checkpoint_steps=args.checkpoint_steps,
+        num_epochs=num_epochs, validation_percent=args.validation_percent, patience=args.patience,
+        eval_every_steps=args.eval_every_steps,
         hparams={"moe_num_mixtures": args.moe_num_mixtures, **dict(args.hparam)})
+
+
+def tuning_config_from_flags(args):
+    from trainer.config import TuningConfig
+    return TuningConfig(trials=args.tune_trials, epochs_per_trial=args.tune_epochs) if args.tune else None

@@ -15,9 +15,15 @@ EVAL_DATA_PATTERN = "validate*.tfrecord"
 # Module paths, imported by the Transform/Trainer executors and Beam workers (the package is installed).
 PREPROCESSING_FN = "transform.preprocessing.preprocessing_fn"
 RUN_FN = "trainer.run_fn.run_fn"
+TUNER_FN = "trainer.tuning.tuner_fn"
 
 MODEL = "LogisticModel"
-TRAIN_STEPS = 1000
+# Training length: passes over the training videos; keep-best (trainer/keep_best.py) exports the best
+# step on the validation split and stops after PATIENCE evaluations without improvement, so the same
+# defaults fit 2,000 synthetic and millions of real videos.
+NUM_EPOCHS = 100
+VALIDATION_PERCENT = 10.0
+PATIENCE = 5
 EVAL_STEPS = 50
 BATCH_SIZE = 1024
 

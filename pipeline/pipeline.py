@@ -21,8 +21,9 @@ from inference.components import TOP_K_SIGNATURE, PredictionsCsvExporter
 from pipeline import configs
 from pipeline.code_fingerprint import CUSTOM_CONFIG_KEY, fingerprint
 from pipeline.validation_gate import AnomaliesGate
-from trainer.config import TrainerConfig
+from trainer.config import TrainerConfig, TuningConfig
 from trainer.run_fn import check_model_matches_data
+from transform.normalization import DEFAULT_INPUT_NORMALIZATION
 from transform.preprocessing import NUM_LABELS_BUCKET_KEY, RGB_NORM_BUCKET_KEY, TransformConfig
 from yt8m_tfx import features
 from yt8m_tfx.schema import schema_path
@@ -99,10 +100,15 @@ def create_pipeline(
         enable_cache: bool = True,
         schema_file: Optional[str] = None,
         normalize_frames: bool = False,
+        input_normalization: str = DEFAULT_INPUT_NORMALIZATION,
+        tuning: Optional[TuningConfig] = None,
 ) -> tfx.dsl.Pipeline:
     """schema_file: the curated schema as the executors see it (default: this checkout's copy for the
     data level; in a container: its path there). trainer_config.frame_features selects frame-level
-    SequenceExample input; normalize_frames z-scores frame features (frame-level only)."""
+    SequenceExample input; normalize_frames z-scores frame features (frame-level only); input_normalization
+    is the video-level features' normalisation (transform/normalization.py). train_steps 0 lets the Trainer
+    derive the steps from trainer_config.num_epochs. tuning adds the Tuner stage (KerasTuner search on the
+    validation split) whose best hyperparameters the Trainer uses."""
     check_model_matches_data(trainer_config)
     if not trainer_config.checkpoint_dir:  # resume-by-default needs a place that outlives one execution
         trainer_config = dataclasses.replace(
@@ -125,7 +131,7 @@ def create_pipeline(
         statistics=statistics_gen.outputs["statistics"], schema=schema_gen.outputs["schema"])
     anomalies_gate = AnomaliesGate(anomalies=example_validator.outputs["anomalies"])
     transform_config = TransformConfig(frame_features=frame_level, max_frames=trainer_config.max_frames,
-                                       normalize_frames=normalize_frames)
+                                       normalize_frames=normalize_frames, input_normalization=input_normalization)
     transform = tfx.components.Transform(
         examples=example_gen.outputs["examples"],
         schema=schema_gen.outputs["schema"],
@@ -138,15 +144,27 @@ def create_pipeline(
     # Frame-level: raw SequenceExamples, the Trainer applies the Transform graph while reading.
     training_examples = (example_gen.outputs["examples"] if frame_level
                          else transform.outputs["transformed_examples"])
+    trainer_code = {CUSTOM_CONFIG_KEY: fingerprint(["trainer", "transform", "yt8m_tfx"])}
+    tuner = None
+    if tuning:
+        tuner = tfx.components.Tuner(
+            tuner_fn=configs.TUNER_FN,
+            examples=training_examples,
+            transform_graph=transform.outputs["transform_graph"],
+            schema=schema_gen.outputs["schema"],
+            train_args=tfx.proto.TrainArgs(num_steps=0),
+            eval_args=tfx.proto.EvalArgs(num_steps=0),
+            custom_config={**trainer_config.to_custom_config(), "tuning": dataclasses.asdict(tuning),
+                           **trainer_code})
     trainer = tfx.components.Trainer(
         run_fn=configs.RUN_FN,
+        hyperparameters=tuner.outputs["best_hyperparameters"] if tuner else None,
         examples=training_examples,
         transform_graph=transform.outputs["transform_graph"],
         schema=schema_gen.outputs["schema"],
         train_args=tfx.proto.TrainArgs(num_steps=train_steps),
         eval_args=tfx.proto.EvalArgs(num_steps=eval_steps),
-        custom_config={**trainer_config.to_custom_config(),
-                       CUSTOM_CONFIG_KEY: fingerprint(["trainer", "transform", "yt8m_tfx"])})
+        custom_config={**trainer_config.to_custom_config(), **trainer_code})
     model_resolver = tfx.dsl.Resolver(
         strategy_class=tfx.dsl.experimental.LatestBlessedModelStrategy,
         model=tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model),
@@ -185,7 +203,7 @@ def create_pipeline(
             filesystem=tfx.proto.PushDestination.Filesystem(
                 base_directory=serving_model_dir or os.path.join(pipeline_root, configs.SERVING_MODEL_DIR))))
     components = [example_gen, statistics_gen, schema_gen, example_validator, anomalies_gate, transform,
-                  trainer, model_resolver, evaluator, *extra_components, bulk_inferrer, csv_exporter, pusher]
+                  *([tuner] if tuner else []), trainer, model_resolver, evaluator, *extra_components, bulk_inferrer, csv_exporter, pusher]
     return tfx.dsl.Pipeline(
         pipeline_name=pipeline_name,
         pipeline_root=pipeline_root,

@@ -1,13 +1,10 @@
-"""Resume-from-checkpoint (trainer/checkpoints.py) and eval summaries, with real tf_keras training."""
+"""Resume-from-checkpoint (trainer/checkpoints.py), with real tf_keras training."""
 import glob
-import os
 
 import numpy as np
-import tensorflow as tf
 import tf_keras as keras
 
-from evaluator_ext import metrics_math
-from trainer import checkpoints, eval_summaries, losses
+from trainer import checkpoints, losses
 from trainer.models import get_model_builder
 
 
@@ -77,21 +74,3 @@ def test_checkpoint_key_follows_what_is_trained_not_how():
     assert checkpoints.checkpoint_key(dict(config, code_fingerprint="abd"), "/tg/1", ["/ex/train/*"]) != key
     assert checkpoints.checkpoint_key(config, "/tg/2", ["/ex/train/*"]) != key  # new Transform output
     assert checkpoints.checkpoint_key(config, "/tg/1", ["/ex2/train/*"]) != key  # new data
-
-
-def test_eval_summary_writes_the_metrics_math_values(tmp_path):
-    x, y = _data(n=48, seed=1)
-    model = _model()
-    dataset = tf.data.Dataset.from_tensor_slices(({"x": x}, y)).batch(16)
-    callback = eval_summaries.EvalMetricsSummary(dataset, steps=3, log_dir=str(tmp_path / "tb"), every=1000,
-                                                 top_k=3)
-    model.fit({"x": x}, y, batch_size=16, epochs=1, verbose=0, callbacks=[callback])
-    predictions = model.predict({"x": x}, verbose=0)
-    np.testing.assert_allclose(callback.last["gap"], metrics_math.gap(predictions, y, 3), atol=1e-6)
-    written = {}
-    for event_file in glob.glob(os.path.join(str(tmp_path / "tb"), "events.*")):
-        for event in tf.compat.v1.train.summary_iterator(event_file):
-            for value in event.summary.value:
-                written[value.tag] = float(tf.make_ndarray(value.tensor))
-    assert set(written) == {"eval/gap", "eval/hit_at_one", "eval/perr"}
-    np.testing.assert_allclose(written["eval/gap"], metrics_math.gap(predictions, y, 3), atol=1e-6)

@@ -33,3 +33,43 @@ def test_malformed_flags_are_errors():
         cli.parse_hparam("no_equals_sign")
     with pytest.raises(argparse.ArgumentTypeError):
         cli.parse_bool("maybe")
+
+
+def _parser():
+    parser = cli.FlagFileParser()
+    cli.add_training_flags(parser)
+    return parser
+
+
+def test_flag_files_skip_comments_and_later_flags_override(tmp_path):
+    flags = tmp_path / "my.flags"
+    flags.write_text("# a recipe\n\n--model=MoeModel\n--num_epochs=7  # short\n--hparam=input_dropout=0.1\n")
+    args = _parser().parse_args([f"@{flags}", "--num_epochs=9"])
+    config = cli.trainer_config_from_flags(args)
+    assert (config.model, config.num_epochs, config.hparams["input_dropout"]) == ("MoeModel", 9, 0.1)
+    assert cli.training_length(args) == (0, 9)
+
+
+@pytest.mark.parametrize("recipe", ["video_level_best", "video_level_fast", "starter_code"])
+def test_every_recipe_parses_to_a_video_level_config(recipe):
+    from tests.conftest import PROJECT_ROOT
+    import os
+    args = _parser().parse_args([f"@{os.path.join(PROJECT_ROOT, 'recipes', recipe + '.flags')}"])
+    config = cli.trainer_config_from_flags(args)
+    assert not config.frame_features and config.num_epochs > 0
+
+
+def test_training_length_epochs_by_default_steps_when_given():
+    parser = _parser()
+    assert cli.training_length(parser.parse_args([])) == (0, 100)
+    assert cli.training_length(parser.parse_args(["--train_steps=50"])) == (50, 0)
+    assert _parse("--train_steps=50").num_epochs == 0
+    with pytest.raises(SystemExit, match="not both"):
+        cli.training_length(parser.parse_args(["--train_steps=50", "--num_epochs=2"]))
+
+
+def test_model_default_learning_rate_unless_given():
+    from trainer.models import default_learning_rate
+    assert _parse().base_learning_rate == 0  # 0 = the model's own (resolved when the model is built)
+    assert default_learning_rate("LogisticModel") == 0.1 and default_learning_rate("MoeModel") == 0.05
+    assert _parse("--base_learning_rate=0.02").base_learning_rate == 0.02

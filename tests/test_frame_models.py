@@ -10,7 +10,7 @@ import tf_keras as keras
 from tf_keras.src.saving.serialization_lib import SafeModeScope
 
 from trainer import losses
-from trainer.models import FRAME_LEVEL_MODELS, MODELS, is_frame_level
+from trainer.models import FRAME_LEVEL_MODELS, MODELS, get_model_builder, is_frame_level
 from trainer.models.frame_level import FrameSampler
 from yt8m_tfx import features
 
@@ -30,7 +30,7 @@ MASKED_MODELS = ["FrameLevelLogisticModel", "LstmModel", "NetVLADModel", "NeXtVL
 
 def build(name, **overrides):
     keras.utils.set_random_seed(0)
-    return MODELS[name](SIZES, NUM_CLASSES, {**HPARAMS, **overrides})
+    return get_model_builder(name)(SIZES, NUM_CLASSES, {**HPARAMS, **overrides})
 
 
 @functools.lru_cache(maxsize=None)

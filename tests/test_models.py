@@ -98,3 +98,80 @@ def test_regularization_penalty_scales_the_l2_loss_like_the_starter_code():
     assert base > 0
     assert l2_loss(3.0) == pytest.approx(3 * base, rel=1e-5)
     assert l2_loss(0.0) == 0.0
+
+
+def test_moe_log_space_mixture_equals_the_probability_formula():
+    from trainer.models.video_level import MixtureOfExpertsLogits
+    rng = np.random.default_rng(0)
+    gates, experts = rng.normal(0, 3, (4, 5, 3)).astype(np.float32), rng.normal(0, 3, (4, 5, 2)).astype(np.float32)
+    softmax = np.exp(gates) / np.exp(gates).sum(-1, keepdims=True)
+    p = (softmax[..., :-1] / (1 + np.exp(-experts))).sum(-1)
+    logits = MixtureOfExpertsLogits()([tf.constant(gates), tf.constant(experts)]).numpy()
+    np.testing.assert_allclose(1 / (1 + np.exp(-logits)), p, rtol=1e-5, atol=1e-6)
+
+
+def test_cross_entropy_uses_exact_log_odds_and_keeps_the_gradient_when_saturated():
+    """A positive class scored at logit -30: the seed's log(p + 1e-5) is flat there, the exact loss is not."""
+    import tf_keras as keras
+    from trainer.models.video_level import logistic_head
+    inputs = keras.Input((1,))
+    model = keras.Model(inputs, logistic_head(inputs, 2))
+    model.get_layer("predictions_logits").set_weights([np.array([[-30.0, 0.0]], np.float32), np.zeros(2, np.float32)])
+    x, y = tf.ones((1, 1)), tf.constant([[1.0, 0.0]])
+
+    @tf.function  # the Keras training path: a graph, where the sigmoid still knows its input
+    def loss_and_gradient():
+        with tf.GradientTape() as tape:
+            loss = losses.cross_entropy_loss(y, model(x))
+        return loss, tape.gradient(loss, model.trainable_weights)[0]
+
+    loss, gradient = loss_and_gradient()
+    assert float(loss) == pytest.approx(30.0 + np.log(2), rel=1e-4)  # -log sigmoid(-30) - log(1 - 0.5)
+    assert abs(float(gradient[0, 0])) == pytest.approx(1.0, rel=1e-4)
+    seed_style = losses.cross_entropy_loss(y, tf.constant(model(x).numpy()))  # plain probabilities
+    assert float(seed_style) == pytest.approx(-np.log(1e-5) - np.log(0.5 + 1e-5), rel=1e-3)
+
+
+def test_ensemble_members_each_get_their_own_loss_and_serving_averages_them():
+    from trainer.models.ensemble import MEMBER_LOGITS_ATTRIBUTE
+    config = TrainerConfig(model="EnsembleModel", feature_names="mean_audio", batch_size=4,
+                           hparams={"ensemble_members": "LogisticModel,MoeModel", "input_dropout": 0.0})
+    model = build_compiled_model(config)
+    x = {"mean_audio_xf": np.random.default_rng(1).standard_normal((4, 128)).astype(np.float32)}
+    y = np.zeros((4, features.NUM_CLASSES), np.float32)
+    y[:, 7] = 1
+    members = [model.get_layer(f"{name}_member") for name in ("LogisticModel", "MoeModel")]
+    member_logits = [m(x).numpy() for m in members]
+    probabilities = model(x).numpy()
+    np.testing.assert_allclose(probabilities, np.mean([1 / (1 + np.exp(-z)) for z in member_logits], 0),
+                               rtol=1e-5, atol=1e-6)
+    expected = sum(float(tf.reduce_mean(tf.reduce_sum(tf.nn.sigmoid_cross_entropy_with_logits(y, z), 1)))
+                   for z in member_logits)
+    eager = model(x)
+    assert getattr(eager, MEMBER_LOGITS_ATTRIBUTE, None) is not None
+    assert float(losses.cross_entropy_loss(y, eager)) == pytest.approx(expected, rel=1e-5)
+
+
+def test_multi_rate_adam_moves_each_members_variables_at_its_own_rate():
+    """Ensemble of LogisticModel (0.1) and MoeModel (0.05): trained at 0.05, the logistic member's weights
+    take steps twice as long as plain Adam's."""
+    from trainer.optimizers import MultiRateAdam
+    config = TrainerConfig(model="EnsembleModel", feature_names="mean_audio", batch_size=4,
+                           hparams={"ensemble_members": "LogisticModel,MoeModel", "input_dropout": 0.0})
+    model = build_compiled_model(config)
+    assert isinstance(model.optimizer, MultiRateAdam)
+    logistic = model.get_layer("LogisticModel_member").trainable_variables
+    moe = model.get_layer("MoeModel_member").trainable_variables
+    before = [v.numpy().copy() for v in logistic]
+    moe_before = moe[0].numpy().copy()
+    x = {"mean_audio_xf": np.random.default_rng(2).standard_normal((4, 128)).astype(np.float32)}
+    y = np.zeros((4, features.NUM_CLASSES), np.float32)
+    y[:, 3] = 1
+    with tf.GradientTape() as tape:
+        loss = losses.cross_entropy_loss(y, model(x, training=True))
+    gradients = tape.gradient(loss, model.trainable_variables)
+    model.optimizer.apply_gradients(zip(gradients, model.trainable_variables))
+    # Adam's first step moves each weight by lr * g / (|g| + eps) ~ lr: 2 x 0.05 = 0.1 here.
+    kernel_step = np.abs(logistic[0].numpy() - before[0])
+    assert np.max(kernel_step) == pytest.approx(0.1, rel=1e-3)
+    assert np.max(np.abs(moe[0].numpy() - moe_before)) == pytest.approx(0.05, rel=1e-3)  # the ensemble's rate

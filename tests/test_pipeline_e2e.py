@@ -9,7 +9,7 @@ import tensorflow as tf
 import local_runner
 from inference.csv_format import HEADER, parse_row
 from pipeline import outputs
-from tests.conftest import real_shards
+from tests.conftest import PROJECT_ROOT, real_shards
 from yt8m_tfx import features
 
 pytestmark = pytest.mark.slow
@@ -149,21 +149,35 @@ def test_synthetic_pipeline_end_to_end_then_served_from_cache(tmp_path, syntheti
         assert executions.get((component, "COMPLETE")) == 1 and executions.get((component, "CACHED")) == 2
 
 
-def test_real_yt8m_shards_end_to_end(tmp_path):
+def test_real_yt8m_shards_end_to_end_with_recipe_tuner_and_epochs(tmp_path):
+    """The fast recipe from a flag file, a tiny Tuner search whose winner reaches the Trainer, and
+    --num_epochs turned into steps from the train split's size."""
+    import json
+    from pipeline.data_checks import scan_tfrecord
+    from trainer import data_split
     train = real_shards([0, 1, 2, 3])
     real_shards([64])
     data_dir = os.path.dirname(train[0])
     root = str(tmp_path / "root")
     local_runner.main([
+        "@" + os.path.join(PROJECT_ROOT, "recipes", "video_level_fast.flags"),
         "--train_data_pattern", os.path.join(data_dir, "validate000[0-3].tfrecord"),
         "--eval_data_pattern", os.path.join(data_dir, "validate0064.tfrecord"),
-        "--pipeline_root", root, "--train_steps", "150", "--eval_steps", "2", "--batch_size", "128",
-        "--gap_threshold", "0.2", "--beam_direct_running_mode", "in_memory"])
+        "--pipeline_root", root, "--num_epochs", "6", "--batch_size", "128", "--tune", "--tune_trials", "2",
+        "--tune_epochs", "2", "--gap_threshold", "0.2", "--beam_direct_running_mode", "in_memory"])
     evaluation = outputs.latest_artifact_uri(root, "ModelEvaluation")
     metrics = outputs.overall_metrics(evaluation)
     assert metrics["gap"] > 0.2, metrics
     assert outputs.validation_ok(evaluation)
     _check_predictions_csv(root, os.path.join(data_dir, "validate0064.tfrecord"))
+
+    best = json.load(open(glob.glob(os.path.join(outputs.latest_artifact_uri(root, "HyperParameters"), "*"))[0]))
+    state = json.load(open(os.path.join(outputs.latest_artifact_uri(root, "ModelRun"), "training_state.json")))
+    assert state["tuned_hyperparameters"] == best["values"] and "base_learning_rate" in best["values"]
+    train_videos = sum(scan_tfrecord(path)[0] for path in train)
+    assert state["total_steps"] == data_split.steps_for_epochs(train_videos, 6, 128, 10)
+    assert state["best_step"] in [e["step"] for e in state["evaluations"]]
+    assert state["best_validation_gap"] == pytest.approx(max(e["gap"] for e in state["evaluations"]), abs=1e-6)
 
 
 # Small hyper-parameters: the point is that every frame-level model trains, evaluates and serves in the

@@ -28,7 +28,8 @@ def test_killed_during_training_then_rerun_resumes_and_completes(tmp_path, synth
     log_path = tmp_path / "first_run.log"
     command = [sys.executable, "local_runner.py", "--data_dir", synthetic_video_dir, "--pipeline_root", root,
                "--train_steps", "1500", "--batch_size", "32", "--eval_steps", "2", "--gap_threshold", "0",
-               "--checkpoint_steps", "50", "--beam_direct_running_mode", "in_memory"]
+               "--checkpoint_steps", "50", "--eval_every_steps", "50", "--patience", "0",
+               "--beam_direct_running_mode", "in_memory"]
     checkpoint_index = os.path.join(root, "checkpoints", "*", "ckpt-*.index")
     with open(log_path, "w") as log:
         first = subprocess.Popen(command, cwd=PROJECT_ROOT, stdout=log, stderr=subprocess.STDOUT,
@@ -53,6 +54,12 @@ def test_killed_during_training_then_rerun_resumes_and_completes(tmp_path, synth
     state = json.load(open(os.path.join(outputs.latest_artifact_uri(root, "ModelRun"), "training_state.json")))
     assert state["initial_step"] in saved_steps and state["initial_step"] > 0, (state, saved_steps)
     assert state["final_step"] == 1500, state
+    # Keep-best state survived the kill: the evaluations before the resume step are still in the record
+    # (they were not repeated), and the exported weights are those of the best evaluation of either run.
+    steps = [e["step"] for e in state["evaluations"]]
+    assert steps == sorted(set(steps)) and steps[0] == 50 and steps[-1] == 1500, steps
+    assert state["best_step"] in steps
+    assert state["best_validation_gap"] == pytest.approx(max(e["gap"] for e in state["evaluations"]), abs=1e-6)
     # The first run's half-written model never became LIVE; the pipeline carried on to a blessing and a CSV.
     assert outputs.validation_ok(outputs.latest_artifact_uri(root, "ModelEvaluation"))
     assert outputs.latest_artifact_uri(root, "yt8m.PredictionsCsv")

@@ -27,24 +27,57 @@ def _raw_rows(directory):
     return rows
 
 
-def test_preprocessing_fn_z_scores_each_dimension_and_keeps_labels(synthetic_video_dir):
-    rows = _raw_rows(synthetic_video_dir)
+def _video_level_transform(rows, input_normalization):
+    import functools
+    from transform.preprocessing import TransformConfig
     metadata = tft.DatasetMetadata(schema_utils.schema_from_feature_spec(features.video_level_feature_spec(tf)))
+    fn = functools.partial(preprocessing_fn, custom_config=TransformConfig(
+        input_normalization=input_normalization).to_custom_config())
     with tft_beam.Context(temp_dir=tempfile.mkdtemp()):
         (transformed, _), _ = ((rows, metadata) | tft_beam.AnalyzeAndTransformDataset(
-            preprocessing_fn, output_record_batches=False))
-    rgb = np.stack([r["mean_rgb_xf"] for r in transformed])
-    audio = np.stack([r["mean_audio_xf"] for r in transformed])
-    assert rgb.shape == (len(rows), 1024) and audio.shape == (len(rows), 128)
-    np.testing.assert_allclose(rgb.mean(axis=0), 0, atol=1e-4)
-    np.testing.assert_allclose(rgb.std(axis=0), 1, atol=1e-3)
-    np.testing.assert_allclose(audio.std(axis=0), 1, atol=1e-3)
-    buckets = np.array([r["rgb_norm_bucket"] for r in transformed])
+            fn, output_record_batches=False))
+    by_id = {r["id"]: r for r in transformed}
+    in_row_order = [by_id[r["id"]] for r in rows]
+    out = {name: np.stack([r[name] for r in in_row_order])
+           for name in ("mean_rgb_xf", "mean_audio_xf", "rgb_norm_bucket")}
+    out["labels"] = [r["labels"] for r in in_row_order]
+    return out
+
+
+def test_l2_normalization_gives_unit_norm_features_like_numpy_and_keeps_labels(synthetic_video_dir):
+    from transform.normalization import numpy_reference
+    rows = _raw_rows(synthetic_video_dir)
+    out = _video_level_transform(rows, "l2")
+    for name in ("mean_rgb", "mean_audio"):
+        values = out[name + "_xf"]
+        np.testing.assert_allclose(np.linalg.norm(values, axis=1), 1, atol=1e-5)
+        expected = numpy_reference(np.stack([r[name] for r in rows]), "l2")
+        np.testing.assert_allclose(values, expected, atol=1e-6)
+    buckets = out["rgb_norm_bucket"]
     assert set(buckets.tolist()) == {0, 1, 2, 3}
     assert np.bincount(buckets).min() >= len(rows) // 8  # roughly quartiles
-    by_id = {r["id"]: r for r in rows}
-    for out in transformed:
-        np.testing.assert_array_equal(np.sort(out["labels"]), np.sort(by_id[out["id"]]["labels"]))
+    for row, labels in zip(rows, out["labels"]):
+        np.testing.assert_array_equal(np.sort(labels), np.sort(row["labels"]))
+
+
+def test_zscore_normalization_is_a_per_dimension_z_score_scaled_to_unit_norm(synthetic_video_dir):
+    from transform.normalization import numpy_reference
+    rows = _raw_rows(synthetic_video_dir)
+    out = _video_level_transform(rows, "zscore")
+    for name, size in features.VIDEO_FEATURE_SIZES.items():
+        raw = np.stack([r[name] for r in rows]).astype(np.float64)
+        values = out[name + "_xf"]
+        np.testing.assert_allclose(values.mean(axis=0), 0, atol=1e-5)
+        np.testing.assert_allclose(values.std(axis=0) * np.sqrt(size), 1, atol=1e-3)
+        np.testing.assert_allclose(values, numpy_reference(raw, "zscore", raw.mean(0), raw.std(0)), atol=1e-5)
+        # Each feature's mean squared norm is 1, like l2 (raw z-scores: size).
+        assert np.mean(np.sum(values ** 2, axis=1)) == pytest.approx(1.0, rel=1e-3)
+
+
+def test_unknown_input_normalization_is_a_clear_error():
+    from transform.preprocessing import TransformConfig
+    with pytest.raises(ValueError, match="Unknown --input_normalization='minmax'"):
+        TransformConfig(input_normalization="minmax")
 
 
 def test_labels_to_multi_hot():

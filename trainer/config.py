@@ -2,13 +2,15 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Dict, Mapping
+from typing import Any, Dict, Mapping, Optional
 
 from yt8m_tfx import features
 
 # Guard for frame-level batches: the padded float input alone is batch x max_frames x 1152 x 4 bytes,
 # and the input pipeline holds a few batches at once (decode, pad, prefetch) next to the model.
 MAX_FRAME_BATCH_BYTES = 4 * 2**30
+# Tuned model hyper-parameters are named "hparams.<key>" (e.g. hparams.moe_num_mixtures); others are fields.
+HPARAM_PREFIX = "hparams."
 
 
 @dataclasses.dataclass(frozen=True)
@@ -19,7 +21,7 @@ class TrainerConfig:
     max_frames: int = features.MAX_FRAMES  # frame-level: frames kept per video (truncate / zero-pad)
     label_loss: str = "CrossEntropyLoss"
     batch_size: int = 1024
-    base_learning_rate: float = 0.01
+    base_learning_rate: float = 0.0  # 0: the model's own default (trainer/models: ModelSpec.learning_rate)
     learning_rate_decay: float = 0.95
     learning_rate_decay_examples: int = 4_000_000
     clip_gradient_norm: float = 1.0
@@ -29,11 +31,25 @@ class TrainerConfig:
     seed: int = 0                    # weights init and shuffling; reruns give the same model
     # Resume (trainer/checkpoints.py): "" disables checkpoints; the pipeline sets <pipeline_root>/checkpoints.
     checkpoint_dir: str = ""
-    checkpoint_steps: int = 100      # save (and log eval GAP to TensorBoard) this often
+    checkpoint_steps: int = 100      # save a checkpoint this often
+    # Training length: num_epochs > 0 derives the step count from the train split's size (the seed's
+    # --num_epochs); 0 uses the Trainer's train_steps.
+    num_epochs: float = 0
+    # Keep-best (trainer/keep_best.py): hold out this share of the training videos (by id hash), evaluate
+    # GAP on it every eval_every_steps (0: about once an epoch), export the best weights and stop after
+    # `patience` evaluations without improvement (0: never stop early). validation_percent=0 turns it off.
+    validation_percent: float = 10.0
+    eval_every_steps: int = 0
+    patience: int = 5
+    validation_batches: int = 50     # evaluate at most this many batches of the validation split
     start_new_model: bool = False    # the starter code's --start_new_model: ignore existing checkpoints
     hparams: Dict[str, Any] = dataclasses.field(default_factory=dict)  # model-specific, e.g. moe_num_mixtures
 
     def __post_init__(self):
+        if not 0 <= self.validation_percent < 100:
+            raise ValueError(f"--validation_percent must be in [0, 100), got {self.validation_percent}")
+        if self.num_epochs < 0 or self.patience < 0:
+            raise ValueError("--num_epochs and --patience must not be negative")
         if self.frame_features:
             batch_bytes = features.frame_batch_bytes(self.batch_size, self.max_frames)
             if batch_bytes > MAX_FRAME_BATCH_BYTES:
@@ -55,3 +71,32 @@ class TrainerConfig:
         if unknown:
             raise ValueError(f"Unknown trainer settings {unknown}; known: {sorted(known)}")
         return cls(**custom_config)
+
+
+@dataclasses.dataclass(frozen=True)
+class TuningConfig:
+    """The Tuner stage's budget (trainer/tuning.py), passed in its custom_config under "tuning"."""
+    trials: int = 6
+    epochs_per_trial: float = 10   # each trial trains this many epochs (keep-best picks its best step)
+    seed: int = 0
+
+
+def apply_hyperparameters(config: TrainerConfig, values: Optional[Mapping[str, Any]]) -> TrainerConfig:
+    """TrainerConfig with tuned values: fields by name, model hparams as "hparams.<key>"."""
+    if not values:
+        return config
+    fields = {f.name for f in dataclasses.fields(TrainerConfig)}
+    updates, hparams = {}, dict(config.hparams)
+    for name, value in values.items():
+        if name.startswith(HPARAM_PREFIX):
+            hparams[name[len(HPARAM_PREFIX):]] = value
+        elif name in fields:
+            updates[name] = value
+        else:
+            raise ValueError(f"tuned hyperparameter {name!r} is neither a trainer setting nor 'hparams.<key>'")
+    return dataclasses.replace(config, hparams=hparams, **updates)
+
+
+def hyperparameter_values(fn_args_hyperparameters: Optional[Mapping[str, Any]]) -> Dict[str, Any]:
+    """The values of a KerasTuner HyperParameters config (what the TFX Trainer hands run_fn)."""
+    return dict((fn_args_hyperparameters or {}).get("values", {}))

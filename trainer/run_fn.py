@@ -19,10 +19,12 @@ from tfx_bsl.public import tfxio
 
 from absl import logging
 
-from trainer import checkpoints, eval_summaries, losses
-from trainer.config import TrainerConfig
+from trainer import checkpoints, data_split, eval_summaries, keep_best, losses
+from trainer.models import ensemble
+from trainer.optimizers import MultiRateAdam
+from trainer.config import TrainerConfig, apply_hyperparameters, hyperparameter_values
 from trainer.distribution import make_strategy
-from trainer.models import get_model_builder, is_frame_level
+from trainer.models import default_learning_rate, get_model_builder, is_frame_level
 from trainer.models.video_level import DEFAULT_L2_PENALTY
 from transform.preprocessing import (NUM_LABELS_BUCKET_KEY, NUM_LABELS_BUCKET_MAX, RGB_NORM_BUCKET_KEY,
                                      labels_to_multi_hot)
@@ -49,19 +51,28 @@ def check_model_matches_data(config: TrainerConfig):
 
 
 def input_fn(file_pattern, data_accessor, tf_transform_output, batch_size: int, config: TrainerConfig,
-             seed=None):
-    """(features, multi-hot labels) batches, repeated forever.
+             seed=None, part: str = "all", num_epochs=None):
+    """(features, multi-hot labels) batches, repeated forever unless num_epochs is given.
 
-    Video-level reads Transform's materialized examples. Frame-level reads the raw SequenceExamples
-    and applies the Transform graph here (Transform does not materialize 1.4 MB of floats a video).
+    part: "all", or "train" / "validation" for the two sides of the id-hash validation split of the
+    training data (trainer/data_split.py); each batch is filtered, so it holds about batch_size x the
+    share of that side. Video-level reads Transform's materialized examples. Frame-level reads the raw
+    SequenceExamples and applies the Transform graph here (Transform does not materialize 1.4 MB of
+    floats a video).
     """
     input_names = model_input_names(config)
 
     def split(batch):
-        return ({name: batch[name] for name in input_names},
-                labels_to_multi_hot(batch[features.LABELS_KEY]))
+        inputs = {name: batch[name] for name in input_names}
+        labels = labels_to_multi_hot(batch[features.LABELS_KEY])
+        if part == "all":
+            return inputs, labels
+        keep = data_split.validation_mask(batch[features.VIDEO_ID_KEY], config.validation_percent)
+        keep = keep if part == "validation" else tf.logical_not(keep)
+        return {k: tf.boolean_mask(v, keep) for k, v in inputs.items()}, tf.boolean_mask(labels, keep)
 
-    options = tfxio.TensorFlowDatasetOptions(batch_size=batch_size, shuffle_seed=seed)
+    options = tfxio.TensorFlowDatasetOptions(batch_size=batch_size, shuffle=seed is not None,
+                                             shuffle_seed=seed, num_epochs=num_epochs)
     if not config.frame_features:
         dataset = data_accessor.tf_dataset_factory(
             file_pattern, options, tf_transform_output.transformed_metadata.schema)
@@ -72,6 +83,28 @@ def input_fn(file_pattern, data_accessor, tf_transform_output, batch_size: int, 
     return dataset.map(lambda raw: split(tft_layer(raw)), num_parallel_calls=2).prefetch(1)
 
 
+def count_examples(file_patterns) -> int:
+    """Records in the (GZIP) TFRecord files TFX hands the Trainer: the train split's size for --num_epochs."""
+    files = sorted(f for pattern in file_patterns for f in tf.io.gfile.glob(pattern))
+    compression = "GZIP" if files and files[0].endswith(".gz") else ""
+    dataset = tf.data.TFRecordDataset(files, compression_type=compression, num_parallel_reads=4)
+    return int(dataset.reduce(tf.constant(0, tf.int64), lambda count, _: count + 1).numpy())
+
+
+def total_train_steps(fn_args, config: TrainerConfig) -> int:
+    """--num_epochs over the training part of the train split, else the Trainer's train_steps."""
+    if config.num_epochs > 0:
+        num_examples = count_examples(fn_args.train_files)
+        steps = data_split.steps_for_epochs(num_examples, config.num_epochs, config.batch_size,
+                                            config.validation_percent)
+        logging.info("%g epochs of %d training videos (%g%% held out for validation), batch %d: %d steps",
+                     config.num_epochs, num_examples, config.validation_percent, config.batch_size, steps)
+        return steps
+    if not fn_args.train_steps:
+        raise ValueError("give --train_steps or --num_epochs")
+    return fn_args.train_steps
+
+
 def build_compiled_model(config: TrainerConfig):
     check_model_matches_data(config)
     builder = get_model_builder(config.model)
@@ -80,11 +113,13 @@ def build_compiled_model(config: TrainerConfig):
         hparams["max_frames"] = config.max_frames
     # The starter code adds regularization_penalty x the models' L2 terms to the label loss.
     hparams["l2_penalty"] = hparams.get("l2_penalty", DEFAULT_L2_PENALTY) * config.regularization_penalty
+    base_learning_rate = config.base_learning_rate or default_learning_rate(config.model, hparams)
     model = builder(model_input_sizes(config), features.NUM_CLASSES, hparams)
     decay_steps = max(1, config.learning_rate_decay_examples // config.batch_size)
     learning_rate = keras.optimizers.schedules.ExponentialDecay(
-        config.base_learning_rate, decay_steps, config.learning_rate_decay, staircase=True)
-    optimizer = keras.optimizers.Adam(learning_rate, clipnorm=config.clip_gradient_norm)
+        base_learning_rate, decay_steps, config.learning_rate_decay, staircase=True)
+    optimizer = MultiRateAdam(learning_rate, clipnorm=config.clip_gradient_norm,
+                              rate_multipliers=ensemble.rate_multipliers(model, base_learning_rate))
     model.compile(optimizer=optimizer, loss=losses.get_loss(config.label_loss))
     return model
 
@@ -153,21 +188,27 @@ def make_signatures(model, tf_transform_output, config: TrainerConfig):
 def run_fn(fn_args):
     """Called by the TFX Trainer with fn_args (files, transform graph, steps, custom_config).
 
-    fn_args.train_steps is the total step count: a resumed model trains only the remaining steps.
+    The total step count comes from --num_epochs (train split size) or fn_args.train_steps; a resumed model
+    trains only the remaining steps. With a validation split (validation_percent > 0) the best weights on it
+    are exported and training stops after `patience` evaluations without improvement.
     """
-    config = TrainerConfig.from_custom_config(fn_args.custom_config)
+    tuned = hyperparameter_values(fn_args.hyperparameters)  # from the Tuner stage (--tune), if any
+    config = apply_hyperparameters(TrainerConfig.from_custom_config(fn_args.custom_config), tuned)
+    if tuned:
+        logging.info("Tuned hyperparameters: %s", tuned)
     keras.utils.set_random_seed(config.seed)
     tf_transform_output = tft.TFTransformOutput(fn_args.transform_output)
+    total_steps = total_train_steps(fn_args, config)
+    holdout = config.validation_percent > 0
     train_dataset = input_fn(fn_args.train_files, fn_args.data_accessor, tf_transform_output,
-                             config.batch_size, config, seed=config.seed)
-    eval_dataset = input_fn(fn_args.eval_files, fn_args.data_accessor, tf_transform_output,
-                            config.batch_size, config)
+                             config.batch_size, config, seed=config.seed, part="train" if holdout else "all")
     with make_strategy(config.distribution_strategy).scope():
         model = build_compiled_model(config)
         callbacks = [keras.callbacks.TensorBoard(log_dir=fn_args.model_run_dir, update_freq="epoch")]
         initial_step, checkpoint_dir = 0, None
         if config.checkpoint_dir:
-            key = checkpoints.checkpoint_key(fn_args.custom_config, fn_args.transform_output, fn_args.train_files)
+            key = checkpoints.checkpoint_key({**fn_args.custom_config, "tuned": tuned}, fn_args.transform_output,
+                                             fn_args.train_files)
             checkpoint_dir = os.path.join(config.checkpoint_dir, key)
             saver = checkpoints.TrainingCheckpoints(model, checkpoint_dir)
             initial_step = saver.restore_or_start(config.start_new_model)
@@ -175,20 +216,43 @@ def run_fn(fn_args):
     if initial_step:
         logging.info("Resuming %s from step %d (%s); --start_new_model starts over.",
                      config.model, initial_step, checkpoint_dir)
-    remaining = max(0, fn_args.train_steps - initial_step)
-    eval_summary = eval_summaries.EvalMetricsSummary(
-        eval_dataset, fn_args.eval_steps, os.path.join(fn_args.model_run_dir, "eval_metrics"),
-        every=max(config.checkpoint_steps, fn_args.train_steps // 10), top_k=config.top_k)
-    if remaining:
-        model.fit(train_dataset, steps_per_epoch=remaining, epochs=1,
-                  validation_data=eval_dataset, validation_steps=fn_args.eval_steps,
-                  callbacks=callbacks + [eval_summary], verbose=2)
+    selector = None
+    if holdout:
+        validation_dataset = input_fn(fn_args.train_files, fn_args.data_accessor, tf_transform_output,
+                                      config.batch_size, config, part="validation", num_epochs=1)
+        every = config.eval_every_steps or keep_best.evaluation_interval(
+            _steps_per_epoch(fn_args, config, total_steps), total_steps)
+        selector = keep_best.KeepBest(
+            validation_dataset.take(config.validation_batches), config.validation_batches, every=every,
+            patience=config.patience, top_k=config.top_k, directory=checkpoint_dir,
+            log_dir=os.path.join(fn_args.model_run_dir, "validation_metrics"))
+        selector.load(model)
+        # Keep-best runs before the checkpoint callback, so a checkpoint never lags its keep-best state.
+        callbacks.insert(1, selector)
+    remaining = max(0, total_steps - initial_step)
+    if selector and selector.state.stopped_early:
+        logging.info("This training already stopped early at step %d: exporting its best step %d.",
+                     initial_step, selector.state.best_step)
+    elif remaining:
+        model.fit(train_dataset, steps_per_epoch=remaining, epochs=1, callbacks=callbacks, verbose=2)
     else:
-        logging.info("Checkpoint is already at step %d >= train_steps %d: exporting it as is.",
-                     initial_step, fn_args.train_steps)
-    checkpoints.write_training_state(fn_args.model_run_dir, initial_step=initial_step,
-                                     final_step=int(model.optimizer.iterations.numpy()),
-                                     checkpoint_dir=checkpoint_dir, eval_metrics=eval_summary.last)
+        logging.info("Checkpoint is already at step %d >= %d steps: exporting it as is.", initial_step, total_steps)
+    final_step = int(model.optimizer.iterations.numpy())
+    state = {"initial_step": initial_step, "final_step": final_step, "total_steps": total_steps,
+             "checkpoint_dir": checkpoint_dir, "tuned_hyperparameters": tuned}
+    if selector:
+        selector.restore_best()
+        state.update(best_step=selector.state.best_step, best_validation_gap=selector.state.best_gap,
+                     stopped_early=selector.state.stopped_early, validation_percent=config.validation_percent,
+                     evaluations=selector.state.history)
+    checkpoints.write_training_state(fn_args.model_run_dir, **state)
     tf.io.gfile.makedirs(fn_args.serving_model_dir)
     model.save(fn_args.serving_model_dir, save_format="tf",
                signatures=make_signatures(model, tf_transform_output, config))
+
+
+def _steps_per_epoch(fn_args, config: TrainerConfig, total_steps: int) -> int:
+    if config.num_epochs > 0:
+        return max(1, round(total_steps / config.num_epochs))
+    return data_split.steps_for_epochs(count_examples(fn_args.train_files), 1, config.batch_size,
+                                       config.validation_percent)

@@ -1,6 +1,8 @@
 """Transform stage: the tf.Transform preprocessing_fn for YouTube-8M (video- and frame-level).
 
-Video-level: z-score each dimension of each embedding (mean_rgb, mean_audio) with full-pass tft analyzers.
+Video-level: normalise each embedding (mean_rgb, mean_audio) as `--input_normalization` says
+(transform/normalization.py: the seed's per-feature L2 by default, or a scaled per-dimension z-score whose
+statistics come from full-pass tft analyzers).
 Frame-level: decode each frame's uint8 bytes, dequantize (q*4/255 + 4/512 - 2), truncate/zero-pad to
 max_frames, emit num_frames; per-dimension z-scoring over all valid frames is optional. The pipeline
 does not materialize frame-level output (300x1152 floats a video would be ~1.4 MB on disk); the
@@ -17,6 +19,7 @@ from typing import Any, Mapping, Optional
 import tensorflow as tf
 import tensorflow_transform as tft
 
+from transform import normalization
 from yt8m_tfx import features
 
 # Slices the Evaluator reports besides "Overall" (computed in the model's transform_features signature).
@@ -32,6 +35,10 @@ class TransformConfig:
     frame_features: bool = False
     max_frames: int = features.MAX_FRAMES
     normalize_frames: bool = False  # the starter code feeds dequantized frames as they are
+    input_normalization: str = normalization.DEFAULT_INPUT_NORMALIZATION  # video-level features
+
+    def __post_init__(self):
+        normalization.check_input_normalization(self.input_normalization)
 
     def to_custom_config(self):
         return dataclasses.asdict(self)
@@ -97,10 +104,20 @@ def _frame_level(inputs, config: TransformConfig):
     return outputs
 
 
-def _video_level(inputs):
+def normalize_video_feature(x, kind: str):
+    if kind == "l2":
+        return normalization.l2_normalize(x)
+    if kind == "zscore":
+        # tft.var is the population variance over the train split, like tft.scale_to_z_score.
+        return normalization.scaled_z_score(x, tft.mean(x, reduce_instance_dims=False),
+                                             tf.sqrt(tft.var(x, reduce_instance_dims=False)))
+    return x
+
+
+def _video_level(inputs, config: TransformConfig):
     outputs = {}
     for name in features.VIDEO_FEATURE_SIZES:
-        outputs[features.transformed_name(name)] = tft.scale_to_z_score(inputs[name], elementwise=True)
+        outputs[features.transformed_name(name)] = normalize_video_feature(inputs[name], config.input_normalization)
     # A feature-derived slice for TFMA: quartile of the visual embedding's L2 norm (tft quantiles).
     outputs[RGB_NORM_BUCKET_KEY] = tft.bucketize(tf.norm(inputs["mean_rgb"], axis=1),
                                                  num_buckets=RGB_NORM_BUCKETS)
@@ -111,7 +128,7 @@ def preprocessing_fn(inputs, custom_config=None):
     """Referenced by module path from pipeline/pipeline.py; custom_config is a TransformConfig dict
     (plus the code fingerprint that keys the Transform cache)."""
     config = TransformConfig.from_custom_config(custom_config)
-    outputs = _frame_level(inputs, config) if config.frame_features else _video_level(inputs)
+    outputs = _frame_level(inputs, config) if config.frame_features else _video_level(inputs, config)
     outputs[features.LABELS_KEY] = inputs[features.LABELS_KEY]
     outputs[features.VIDEO_ID_KEY] = inputs[features.VIDEO_ID_KEY]
     return outputs

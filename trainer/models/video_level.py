@@ -1,14 +1,23 @@
-"""Video-level models of the starter code: LogisticModel and MoeModel."""
+"""Video-level models of the starter code: LogisticModel and MoeModel, and the heads every model ends in.
+
+Each head ends in `keras.layers.Activation("sigmoid", name=...)` applied to per-class log-odds. tf_keras keeps
+those log-odds on the sigmoid's output (`_keras_logits`), so trainer/losses.py computes the cross entropy
+from them: exact, and with a gradient that does not vanish when a sigmoid saturates.
+"""
 from __future__ import annotations
 
 from typing import Dict, Mapping
 
+import tensorflow as tf
 import tf_keras as keras
 
 DEFAULT_L2_PENALTY = 1e-8
+# The starter code has no dropout in its video-level models; --hparam input_dropout=0 restores that.
+DEFAULT_INPUT_DROPOUT = 0.3
+_SERIALIZABLE = "yt8m_tfx"
 
 
-def _video_inputs(input_sizes: Mapping[str, int]):
+def video_inputs(input_sizes: Mapping[str, int]):
     inputs: Dict[str, keras.Input] = {
         name: keras.Input(shape=(size,), name=name, dtype="float32") for name, size in input_sizes.items()
     }
@@ -18,8 +27,31 @@ def _video_inputs(input_sizes: Mapping[str, int]):
 
 
 def logistic_head(x, num_classes: int, l2_penalty: float = DEFAULT_L2_PENALTY, name: str = "predictions"):
-    return keras.layers.Dense(num_classes, activation="sigmoid", name=name,
-                              kernel_regularizer=keras.regularizers.l2(l2_penalty))(x)
+    logits = keras.layers.Dense(num_classes, name=f"{name}_logits",
+                                kernel_regularizer=keras.regularizers.l2(l2_penalty))(x)
+    return keras.layers.Activation("sigmoid", name=name)(logits)
+
+
+@keras.utils.register_keras_serializable(package=_SERIALIZABLE)
+class MixtureOfExpertsLogits(keras.layers.Layer):
+    """[gate logits [B, C, M+1], expert logits [B, C, M]] -> log-odds [B, C] of the per-class mixture
+    p = sum_m softmax(gates)_m * sigmoid(expert_m), where the last gate belongs to an 'off' expert that always
+    says 0 (the starter code's MoE).
+
+    Computed in log space: log p and log(1 - p) are log-sum-exps of log-gate + log-sigmoid terms. The seed's
+    probability-space version loses the gradient once a class's gate saturates on the 'off' expert (every
+    positive then scores exactly 0 and log(0 + 1e-5) is flat); here the gradient to a real expert's gate
+    stays about 1 - gate, so such a class recovers.
+    """
+
+    def call(self, inputs):
+        gate_logits, expert_logits = inputs
+        log_gates = tf.nn.log_softmax(gate_logits, axis=-1)
+        log_expert_gates, log_off_gate = log_gates[..., :-1], log_gates[..., -1:]
+        log_p = tf.reduce_logsumexp(log_expert_gates + tf.math.log_sigmoid(expert_logits), axis=-1)
+        log_not_p = tf.reduce_logsumexp(
+            tf.concat([log_expert_gates + tf.math.log_sigmoid(-expert_logits), log_off_gate], axis=-1), axis=-1)
+        return log_p - log_not_p
 
 
 def moe_head(x, num_classes: int, num_mixtures: int = 2, l2_penalty: float = DEFAULT_L2_PENALTY,
@@ -29,24 +61,31 @@ def moe_head(x, num_classes: int, num_mixtures: int = 2, l2_penalty: float = DEF
                                kernel_regularizer=keras.regularizers.l2(l2_penalty))(x)
     experts = keras.layers.Dense(num_classes * num_mixtures, name=f"{name}_experts",
                                  kernel_regularizer=keras.regularizers.l2(l2_penalty))(x)
-    gates = keras.layers.Softmax(axis=-1)(keras.layers.Reshape((num_classes, num_mixtures + 1))(gates))
-    experts = keras.layers.Activation("sigmoid")(keras.layers.Reshape((num_classes, num_mixtures))(experts))
-    # The dummy expert always predicts 0, so it is simply left out of the weighted sum.
-    mixed = keras.layers.Lambda(lambda ge: keras.backend.sum(ge[0][:, :, :-1] * ge[1], axis=-1),
-                                name=name)([gates, experts])
-    return mixed
+    gates = keras.layers.Reshape((num_classes, num_mixtures + 1))(gates)
+    experts = keras.layers.Reshape((num_classes, num_mixtures))(experts)
+    logits = MixtureOfExpertsLogits(name=f"{name}_logits")([gates, experts])
+    return keras.layers.Activation("sigmoid", name=name)(logits)
+
+
+def input_dropout(x, hparams: Mapping, default: float = DEFAULT_INPUT_DROPOUT):
+    """Dropout on the (normalised) input features: the regulariser that lets a linear model on ~20k videos
+    train longer before it memorises them (measured: bench/results/video_models.json)."""
+    rate = float(hparams.get("input_dropout", default))
+    return keras.layers.Dropout(rate, name="input_dropout")(x) if rate > 0 else x
 
 
 def logistic_model(input_sizes: Mapping[str, int], num_classes: int, hparams: Mapping = None):
     hparams = hparams or {}
-    inputs, x = _video_inputs(input_sizes)
+    inputs, x = video_inputs(input_sizes)
+    x = input_dropout(x, hparams)
     outputs = logistic_head(x, num_classes, hparams.get("l2_penalty", DEFAULT_L2_PENALTY))
     return keras.Model(inputs=inputs, outputs=outputs, name="LogisticModel")
 
 
 def moe_model(input_sizes: Mapping[str, int], num_classes: int, hparams: Mapping = None):
     hparams = hparams or {}
-    inputs, x = _video_inputs(input_sizes)
+    inputs, x = video_inputs(input_sizes)
+    x = input_dropout(x, hparams)
     outputs = moe_head(x, num_classes, int(hparams.get("moe_num_mixtures", 2)),
                        hparams.get("l2_penalty", DEFAULT_L2_PENALTY))
     return keras.Model(inputs=inputs, outputs=outputs, name="MoeModel")

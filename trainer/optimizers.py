@@ -1,0 +1,29 @@
+"""Adam with per-variable learning-rate multipliers: EnsembleModel's members train at their own rates.
+
+Adam's step per weight is about the learning rate whatever the gradient's scale, so neither loss weights
+nor gradient scaling can give one part of a model a faster rate; scaling the step itself does.
+"""
+from __future__ import annotations
+
+from typing import Sequence, Tuple
+
+import tensorflow as tf
+import tf_keras as keras
+
+
+class MultiRateAdam(keras.optimizers.Adam):
+    """keras Adam; the variables of each (variables, m) in `rate_multipliers` move m times as far.
+
+    Variables are told apart by the optimizer's own variable key (members of an ensemble may reuse names)."""
+
+    def __init__(self, *args, rate_multipliers: Sequence[Tuple[Sequence[tf.Variable], float]] = (), **kwargs):
+        super().__init__(*args, **kwargs)
+        self._multiplier_by_key = {self._var_key(v): float(m) for variables, m in rate_multipliers for v in variables}
+
+    def update_step(self, gradient, variable):
+        multiplier = self._multiplier_by_key.get(self._var_key(variable), 1.0)
+        if multiplier == 1.0:
+            return super().update_step(gradient, variable)
+        before = tf.identity(variable)
+        super().update_step(gradient, variable)
+        variable.assign(before + multiplier * (variable - before))
