@@ -319,21 +319,27 @@ def video_models_section(results) -> List[str]:
     if not bench:
         return []
     rows = []
-    for name, run in bench["runs"].items():
+    order = lambda item: (item[1]["kind"] != "pipeline", item[0].startswith("recipe:"), item[0])  # noqa: E731
+    for name, run in sorted(bench["runs"].items(), key=order):
         m, training = run["metrics"], run.get("training", {})
         if run["kind"] == "pipeline":
             label = name.replace("recipe:", "recipe `") + ("`" if name.startswith("recipe:") else " (defaults)")
-            kept = (f"{training.get('best_step')} of {training.get('final_step')}"
-                    + (" (early stop)" if training.get("stopped_early") else "")) if training else "–"
+            if training.get("best_step") is None:  # no validation split: the last step is exported
+                kept = f"last of {training['final_step']}" if training else "–"
+            else:
+                kept = (f"{training['best_step']} of {training.get('final_step')}"
+                        + (" (early stop)" if training.get("stopped_early") else ""))
             ones = run.get("csv_scores_equal_to_1")
             rows.append([label, metric(m.get("gap")), metric(m.get("hit_at_one")), metric(m.get("perr")),
                          metric(m.get("map")), kept, duration(run.get("trainer_seconds")),
                          duration(run.get("tuner_seconds")) if run.get("tuner_seconds") else "–",
-                         duration(run.get("wall_seconds")), "–" if ones is None else f"{ones:,}"])
+                         duration(run.get("wall_seconds")), "–" if ones is None else f"{ones:,}",
+                         "–" if run.get("mean_load_1min") is None else f"{run['mean_load_1min']:.1f}"])
         else:
             rows.append([f"plain Keras: {name.replace('plain_', '')}", metric(m.get("gap")),
                          metric(m.get("hit_at_one")), metric(m.get("perr")), metric(m.get("map")),
-                         f"{run.get('epochs')} epochs", duration(run.get("trainer_seconds")), "–", "–", "–"])
+                         f"{run.get('epochs')} epochs, batch {run.get('batch_size', 1024)}",
+                         duration(run.get("trainer_seconds")), "–", "–", "–", "–"])
     lines = [
         f"### Model quality on real data ({bench.get('train_shards')} train, {number(bench.get('train_examples'))} "
         f"videos; {bench.get('eval_shards')} eval, {number(bench.get('eval_examples'))} videos)",
@@ -342,10 +348,11 @@ def video_models_section(results) -> List[str]:
         "trains, 10 % by id hash is the keep-best validation split; GAP etc. are the Evaluator's on the eval "
         "split), and plain-Keras scripts without TFX (all train videos, scored once on the eval split). Kept "
         "step: the validation-best step exported, of the steps trained. CSV 1s: scores that print as exactly "
-        "1 in predictions.csv (ties that lose the ranking).",
+        "1 in predictions.csv (ties that lose the ranking). Load: mean 1-minute load average during the run on "
+        "the 2 cores (above 2, other work shared the CPUs and the times are inflated).",
         "",
         *table(["run", "GAP", "hit@1", "PERR", "MAP", "kept step", "Trainer", "Tuner", "pipeline wall",
-                "CSV 1s"], rows),
+                "CSV 1s", "load"], rows),
         "",
     ]
     experiments = bench.get("experiments", [])
@@ -353,7 +360,7 @@ def video_models_section(results) -> List[str]:
         lines += ["What was tried (in-memory Keras on the same split, eval-split GAP at the best epoch; "
                   "`experiments` in the JSON):", "",
                   *table(["experiment", "best GAP", "at epoch", "verdict"],
-                         [[e["what"], metric(e["gap"]), str(e.get("epoch", "–")), e.get("verdict", "")]
+                         [[e["what"], metric(e["gap"]), str(e.get("epoch") or "–"), e.get("verdict", "")]
                           for e in experiments]), ""]
     return lines
 

@@ -7,7 +7,7 @@ from inference.csv_format import HEADER, format_row, parse_row, top_k_rows
 
 def test_row_is_sorted_by_score_and_uses_percent_g():
     row = format_row(b"Ab3x", [7, 2, 3861], [0.25, 0.9999999, 1e-7])
-    assert row == "Ab3x,2 1 7 0.25 3861 1e-07"
+    assert row == "Ab3x,2 0.9999999 7 0.25 3861 1e-07"  # %g, but never a rounded-up "1"
 
 
 def test_top_k_rows_have_k_pairs_in_descending_order():
@@ -49,3 +49,13 @@ def test_predict_cli_reports_missing_inputs_clearly(tmp_path):
     (tmp_path / "x.tfrecord").write_bytes(b"")
     with pytest.raises(FileNotFoundError, match="no SavedModel"):
         predict.predict_to_csv(str(tmp_path), str(tmp_path / "x*.tfrecord"), str(tmp_path / "o.csv"))
+
+
+def test_scores_just_below_one_keep_their_order_instead_of_printing_as_1():
+    from inference.csv_format import format_score
+    assert format_score(0.123456789) == "0.123457"  # the starter code's %g everywhere else
+    assert format_score(0.99999976) == "0.99999976" and format_score(0.9999994) == "0.999999"
+    assert format_score(1.0) == "1"
+    row = format_row("v", [3, 4], np.array([0.99999976, 0.99999994], np.float32))
+    _, classes, scores = parse_row(row)
+    assert classes == [4, 3] and scores[0] > scores[1] > 0.9999997

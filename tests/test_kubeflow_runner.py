@@ -48,3 +48,17 @@ def test_compiles_the_frame_level_pipeline_with_the_training_flags_of_local_runn
     for fragment in ("NeXtVLADModel", "nextvlad_cluster_size", "max_frames", "start_new_model",
                      "gs://bucket/root/checkpoints"):
         assert fragment in text.replace('\\"', '"'), fragment
+
+
+def test_compiles_a_recipe_with_the_tuner_stage_feeding_the_trainer(tmp_path):
+    import os
+    from tests.conftest import PROJECT_ROOT
+    out = _compile(tmp_path, "data", "@" + os.path.join(PROJECT_ROOT, "recipes", "video_level_fast.flags"),
+                   "--tune", "--tune_trials", "3")
+    spec = yaml.safe_load(out.read_text())
+    tasks = spec["root"]["dag"]["tasks"]
+    assert "Tuner" in tasks
+    trainer_inputs = tasks["Trainer"]["inputs"]["artifacts"]
+    assert trainer_inputs["hyperparameters"]["taskOutputArtifact"]["producerTask"] == "Tuner"
+    text = out.read_text().replace('\\"', '"')
+    assert "trainer.tuning.tuner_fn" in text and '"trials": 3' in text and '"num_epochs": 20' in text

@@ -175,3 +175,12 @@ def test_multi_rate_adam_moves_each_members_variables_at_its_own_rate():
     kernel_step = np.abs(logistic[0].numpy() - before[0])
     assert np.max(kernel_step) == pytest.approx(0.1, rel=1e-3)
     assert np.max(np.abs(moe[0].numpy() - moe_before)) == pytest.approx(0.05, rel=1e-3)  # the ensemble's rate
+
+
+def test_ensemble_can_hold_two_copies_of_a_model_with_their_own_weights():
+    from trainer.models.ensemble import rate_multipliers
+    model = get_model_builder("EnsembleModel")({"x": 4}, num_classes=3, hparams={
+        "ensemble_members": "LogisticModel,LogisticModel,MoeModel"})
+    first, second = model.get_layer("LogisticModel_member"), model.get_layer("LogisticModel_2_member")
+    assert not np.allclose(first.trainable_weights[0].numpy(), second.trainable_weights[0].numpy())
+    assert [m for _, m in rate_multipliers(model, 0.05)] == [pytest.approx(2.0), pytest.approx(2.0), 1.0]

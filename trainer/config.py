@@ -41,7 +41,8 @@ class TrainerConfig:
     validation_percent: float = 10.0
     eval_every_steps: int = 0
     patience: int = 5
-    validation_batches: int = 50     # evaluate at most this many batches of the validation split
+    # Evaluate the held-out videos among the first this-many train batches (~10 % of each; cached in memory).
+    validation_batches: int = 50
     start_new_model: bool = False    # the starter code's --start_new_model: ignore existing checkpoints
     hparams: Dict[str, Any] = dataclasses.field(default_factory=dict)  # model-specific, e.g. moe_num_mixtures
 

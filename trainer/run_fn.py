@@ -222,8 +222,9 @@ def run_fn(fn_args):
                                       config.batch_size, config, part="validation", num_epochs=1)
         every = config.eval_every_steps or keep_best.evaluation_interval(
             _steps_per_epoch(fn_args, config, total_steps), total_steps)
+        # Cached: each evaluation would otherwise re-read the whole train split to filter out the held-out ids.
         selector = keep_best.KeepBest(
-            validation_dataset.take(config.validation_batches), config.validation_batches, every=every,
+            validation_dataset.take(config.validation_batches).cache(), config.validation_batches, every=every,
             patience=config.patience, top_k=config.top_k, directory=checkpoint_dir,
             log_dir=os.path.join(fn_args.model_run_dir, "validation_metrics"))
         selector.load(model)

@@ -76,7 +76,7 @@ def tuner_fn(fn_args) -> tfx.components.TunerFnResult:
     train = input_fn(fn_args.train_files, fn_args.data_accessor, tf_transform_output, config.batch_size, config,
                      seed=config.seed, part="train")
     validation = input_fn(fn_args.train_files, fn_args.data_accessor, tf_transform_output, config.batch_size,
-                          config, part="validation", num_epochs=1).take(config.validation_batches)
+                          config, part="validation", num_epochs=1).take(config.validation_batches).cache()
     oracle = keras_tuner.oracles.RandomSearchOracle(
         objective=keras_tuner.Objective(OBJECTIVE, "max"), max_trials=tuning.trials, seed=tuning.seed,
         hyperparameters=search_space(config), allow_new_entries=False)

@@ -6,7 +6,8 @@ learn as they would alone and stay different; averaging different models is what
 bench/results/video_models.json). One optimizer (trainer/optimizers.MultiRateAdam) trains them all, each
 member at its own default learning rate relative to the ensemble's (`rate_multipliers`).
 
-hparams: ensemble_members ("LogisticModel,MlpModel"), plus any member's own hparams (shared by name).
+hparams: ensemble_members ("MoeModel,MlpModel"; a model named twice is a second copy with other random
+weights), plus any member's own hparams (shared by name).
 """
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ import tensorflow as tf
 import tf_keras as keras
 
 _SERIALIZABLE = "yt8m_tfx"
-DEFAULT_MEMBERS = "LogisticModel,MlpModel"
+DEFAULT_MEMBERS = "MoeModel,MlpModel"
 MEMBER_LOGITS_ATTRIBUTE = "_yt8m_member_logits"
 MEMBER_SUFFIX = "_member"
 
@@ -40,15 +41,16 @@ def ensemble_model(input_sizes: Mapping[str, int], num_classes: int, hparams: Ma
     hparams = dict(hparams or {})
     names = member_names(hparams)
     specs = {name: get_model_spec(name) for name in names}
-    if len(names) < 2 or len(set(names)) != len(names) or any(spec.frame_level for spec in specs.values()):
-        raise ValueError(f"ensemble_members must name two or more different video-level models, got {names}")
+    if len(names) < 2 or any(spec.frame_level for spec in specs.values()):
+        raise ValueError(f"ensemble_members must name two or more video-level models, got {names}")
     inputs = {name: keras.Input(shape=(size,), name=name, dtype="float32") for name, size in input_sizes.items()}
     member_logits = []
-    for name, spec in specs.items():
-        member = spec.builder(input_sizes, num_classes, hparams)
+    for index, name in enumerate(names):
+        member = specs[name].builder(input_sizes, num_classes, hparams)  # a repeated name: new random weights
         # The same layers, stopped at the log-odds under the member's final sigmoid.
+        repeat = names[:index].count(name)
         logits_model = keras.Model(member.inputs, member.get_layer("predictions").input,
-                                   name=name + MEMBER_SUFFIX)
+                                   name=name + (f"_{repeat + 1}" if repeat else "") + MEMBER_SUFFIX)
         member_logits.append(logits_model(inputs))
     outputs = MeanOfSigmoids(name="predictions")(member_logits)
     return keras.Model(inputs=inputs, outputs=outputs, name="EnsembleModel")
@@ -57,8 +59,11 @@ def ensemble_model(input_sizes: Mapping[str, int], num_classes: int, hparams: Ma
 def rate_multipliers(model: keras.Model, learning_rate: float) -> List[Tuple[list, float]]:
     """[(a member's variables, its own default rate / learning_rate)] for an ensemble; [] for other models."""
     from trainer.models import default_learning_rate as member_rate
-    return [(layer.trainable_variables, member_rate(layer.name[:-len(MEMBER_SUFFIX)]) / learning_rate)
-            for layer in model.layers if isinstance(layer, keras.Model) and layer.name.endswith(MEMBER_SUFFIX)]
+    members = [layer for layer in model.layers
+               if isinstance(layer, keras.Model) and layer.name.endswith(MEMBER_SUFFIX)]
+    # "MoeModel_member" / "MoeModel_2_member" -> MoeModel
+    return [(m.trainable_variables, member_rate(m.name[:-len(MEMBER_SUFFIX)].split("_")[0]) / learning_rate)
+            for m in members]
 
 
 def member_names(hparams: Mapping):
