@@ -69,9 +69,10 @@ def test_checkpoint_key_follows_what_is_trained_not_how():
               "checkpoint_steps": 100, "distribution_strategy": "auto", "checkpoint_dir": "/a"}
     key = checkpoints.checkpoint_key(config, "/tg/1", ["/ex/train/*"])
     same = dict(config, start_new_model=True, checkpoint_steps=5, distribution_strategy="mirrored",
-                checkpoint_dir="/b")
+                checkpoint_dir="/b", num_epochs=50, patience=2)  # longer training of the same model resumes
     assert checkpoints.checkpoint_key(same, "/tg/1", ["/ex/train/*"]) == key
     assert checkpoints.checkpoint_key(dict(config, model="LogisticModel"), "/tg/1", ["/ex/train/*"]) != key
+    assert checkpoints.checkpoint_key(dict(config, validation_percent=5), "/tg/1", ["/ex/train/*"]) != key
     assert checkpoints.checkpoint_key(dict(config, code_fingerprint="abd"), "/tg/1", ["/ex/train/*"]) != key
     assert checkpoints.checkpoint_key(config, "/tg/2", ["/ex/train/*"]) != key  # new Transform output
     assert checkpoints.checkpoint_key(config, "/tg/1", ["/ex2/train/*"]) != key  # new data

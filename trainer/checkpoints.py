@@ -19,8 +19,9 @@ import tf_keras as keras
 
 from trainer.step_callbacks import EveryNSteps
 
-# Settings that change how training runs, not what is trained.
-_NOT_PART_OF_KEY = ("start_new_model", "distribution_strategy", "checkpoint_dir", "checkpoint_steps")
+# Settings that change how training runs or how long, not what is trained: raising --num_epochs resumes.
+_NOT_PART_OF_KEY = ("start_new_model", "distribution_strategy", "checkpoint_dir", "checkpoint_steps",
+                    "num_epochs", "patience", "eval_every_steps", "validation_batches")
 STATE_FILE = "training_state.json"
 
 
