@@ -346,10 +346,11 @@ def video_models_section(results) -> List[str]:
         "",
         "`python -m bench.video_models`: the whole pipeline in a fresh root per row (90 % of the train split "
         "trains, 10 % by id hash is the keep-best validation split — 95 % / 5 % in `video_level_best`; GAP "
-        "etc. are the Evaluator's on the eval split), and plain-Keras scripts without TFX (all train videos, scored once on the eval split). Kept "
-        "step: the validation-best step exported, of the steps trained. CSV 1s: scores that print as exactly "
-        "1 in predictions.csv (ties that lose the ranking). Load: mean 1-minute load average during the run on "
-        "the 2 cores (above 2, other work shared the CPUs and the times are inflated).",
+        "etc. are the Evaluator's on the eval split), and plain-Keras scripts without TFX (all train videos, "
+        "scored once on the eval split). Kept step: the validation-best step exported, of the steps trained. "
+        "CSV 1s: scores that print as exactly 1 in predictions.csv (ties that lose the ranking). Load: mean "
+        "1-minute load average during the run on the 2 cores (above 2, other work shared the CPUs and the "
+        "times are inflated).",
         "",
         *table(["run", "GAP", "hit@1", "PERR", "MAP", "kept step", "Trainer", "Tuner", "pipeline wall",
                 "CSV 1s", "load"], rows),

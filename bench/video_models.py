@@ -72,17 +72,15 @@ def pipeline_run(name: str, runner_args, globs, bench_root: str) -> dict:
 
 # -- plain Keras baselines ------------------------------------------------------------------------------
 def load_split(paths):
+    """(mean_rgb, mean_audio, multi-hot labels) of every video in the shards, as numpy arrays."""
     import tensorflow as tf
-    from yt8m_tfx import features
-    spec = features.video_level_feature_spec(tf)
+    from bench.plain_keras import parsed_dataset
+    from transform.preprocessing import labels_to_multi_hot
     rgb, audio, labels = [], [], []
-    for batch in tf.data.TFRecordDataset(paths).batch(4096).map(lambda s: tf.io.parse_example(s, spec)):
+    for batch in parsed_dataset(tf, paths, 4096):
         rgb.append(batch["mean_rgb"].numpy())
         audio.append(batch["mean_audio"].numpy())
-        multi_hot = np.zeros((len(rgb[-1]), features.NUM_CLASSES), np.float32)
-        sparse = batch[features.LABELS_KEY]
-        multi_hot[sparse.indices.numpy()[:, 0], sparse.values.numpy()] = 1
-        labels.append(multi_hot)
+        labels.append(labels_to_multi_hot(batch["labels"]).numpy())
     return np.concatenate(rgb), np.concatenate(audio), np.concatenate(labels)
 
 

@@ -203,7 +203,8 @@ def create_pipeline(
             filesystem=tfx.proto.PushDestination.Filesystem(
                 base_directory=serving_model_dir or os.path.join(pipeline_root, configs.SERVING_MODEL_DIR))))
     components = [example_gen, statistics_gen, schema_gen, example_validator, anomalies_gate, transform,
-                  *([tuner] if tuner else []), trainer, model_resolver, evaluator, *extra_components, bulk_inferrer, csv_exporter, pusher]
+                  *([tuner] if tuner else []), trainer, model_resolver, evaluator, *extra_components, bulk_inferrer,
+                  csv_exporter, pusher]
     return tfx.dsl.Pipeline(
         pipeline_name=pipeline_name,
         pipeline_root=pipeline_root,

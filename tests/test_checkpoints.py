@@ -10,7 +10,8 @@ from trainer.models import get_model_builder
 
 def _model():
     # No dropout: the resume test compares one more step of two models, which must be deterministic.
-    model = get_model_builder("MoeModel")({"x": 6}, num_classes=5, hparams={"moe_num_mixtures": 2, "input_dropout": 0.0})
+    model = get_model_builder("MoeModel")({"x": 6}, num_classes=5,
+                                          hparams={"moe_num_mixtures": 2, "input_dropout": 0.0})
     model.compile(optimizer=keras.optimizers.Adam(0.01), loss=losses.get_loss("CrossEntropyLoss"))
     return model
 

@@ -5,8 +5,8 @@ never the eval split: the Evaluator reports and blesses on the eval split, so se
 every reported number optimistic.
 
 State that must survive a killed Trainer (resume by default) lives next to the training checkpoints:
-`<checkpoint_dir>/best/weights.npz` holds the best weights (model.get_weights() order) and `keep_best.json` the best step, its GAP, the
-evaluations so far and whether training already stopped early.
+`<checkpoint_dir>/best/weights.npz` holds the best weights (model.get_weights() order) and `keep_best.json`
+the best step, its GAP, the evaluations so far and whether training already stopped early.
 """
 from __future__ import annotations
 
@@ -87,10 +87,11 @@ class KeepBest(EveryNSteps):
                 arrays = np.load(io.BytesIO(f.read()))
             self._best_weights = [arrays[f"w{i}"] for i in range(len(arrays.files))]
 
-    def _save(self):
+    def _save(self, improved: bool):
+        """Writes the state, and the best weights when this evaluation produced them."""
         if not self.directory:
             return
-        if self._best_weights is not None and self.state.best_step == self._last_saved_step():
+        if improved:
             tf.io.gfile.makedirs(os.path.dirname(self._best_path()))
             buffer = io.BytesIO()  # gs:// files are not seekable: write the archive in one go
             np.savez(buffer, **{f"w{i}": w for i, w in enumerate(self._best_weights)})
@@ -98,9 +99,6 @@ class KeepBest(EveryNSteps):
                 f.write(buffer.getvalue())
         with tf.io.gfile.GFile(self._state_path(), "w") as f:
             json.dump(dataclasses.asdict(self.state), f, indent=1)
-
-    def _last_saved_step(self):
-        return self.state.history[-1]["step"] if self.state.history else None
 
     # -- training --
     def at_step(self, step: int):
@@ -122,7 +120,7 @@ class KeepBest(EveryNSteps):
             self.model.stop_training = True
             logging.info("No better validation GAP in %d evaluations: stopping at step %d, keeping step %d.",
                          self.patience, step, self.state.best_step)
-        self._save()
+        self._save(improved)
 
     def restore_best(self):
         if self._best_weights is not None:

@@ -18,7 +18,8 @@ class MultiRateAdam(keras.optimizers.Adam):
 
     def __init__(self, *args, rate_multipliers: Sequence[Tuple[Sequence[tf.Variable], float]] = (), **kwargs):
         super().__init__(*args, **kwargs)
-        self._multiplier_by_key = {self._var_key(v): float(m) for variables, m in rate_multipliers for v in variables}
+        self._multiplier_by_key = {self._var_key(v): float(m)
+                                   for variables, m in rate_multipliers for v in variables}
 
     def update_step(self, gradient, variable):
         multiplier = self._multiplier_by_key.get(self._var_key(variable), 1.0)

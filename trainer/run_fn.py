@@ -19,12 +19,11 @@ from tfx_bsl.public import tfxio
 
 from absl import logging
 
-from trainer import checkpoints, data_split, eval_summaries, keep_best, losses
-from trainer.models import ensemble
-from trainer.optimizers import MultiRateAdam
+from trainer import checkpoints, data_split, keep_best, losses
 from trainer.config import TrainerConfig, apply_hyperparameters, hyperparameter_values
 from trainer.distribution import make_strategy
-from trainer.models import default_learning_rate, get_model_builder, is_frame_level
+from trainer.models import default_learning_rate, ensemble, get_model_builder, is_frame_level
+from trainer.optimizers import MultiRateAdam
 from trainer.models.video_level import DEFAULT_L2_PENALTY
 from transform.preprocessing import (NUM_LABELS_BUCKET_KEY, NUM_LABELS_BUCKET_MAX, RGB_NORM_BUCKET_KEY,
                                      labels_to_multi_hot)
@@ -81,6 +80,13 @@ def input_fn(file_pattern, data_accessor, tf_transform_output, batch_size: int, 
     dataset = data_accessor.tf_dataset_factory(file_pattern, options, tf_transform_output.raw_metadata.schema)
     # One batch prefetched: each holds batch x max_frames x 1152 floats.
     return dataset.map(lambda raw: split(tft_layer(raw)), num_parallel_calls=2).prefetch(1)
+
+
+def validation_input_fn(file_pattern, data_accessor, tf_transform_output, config: TrainerConfig):
+    """The held-out videos among the first `validation_batches` train batches, one pass, cached in memory:
+    each keep-best evaluation (or Tuner trial) would otherwise re-read the whole train split to filter them."""
+    return input_fn(file_pattern, data_accessor, tf_transform_output, config.batch_size, config,
+                    part="validation", num_epochs=1).take(config.validation_batches).cache()
 
 
 def count_examples(file_patterns) -> int:
@@ -218,13 +224,11 @@ def run_fn(fn_args):
                      config.model, initial_step, checkpoint_dir)
     selector = None
     if holdout:
-        validation_dataset = input_fn(fn_args.train_files, fn_args.data_accessor, tf_transform_output,
-                                      config.batch_size, config, part="validation", num_epochs=1)
         every = config.eval_every_steps or keep_best.evaluation_interval(
             _steps_per_epoch(fn_args, config, total_steps), total_steps)
-        # Cached: each evaluation would otherwise re-read the whole train split to filter out the held-out ids.
         selector = keep_best.KeepBest(
-            validation_dataset.take(config.validation_batches).cache(), config.validation_batches, every=every,
+            validation_input_fn(fn_args.train_files, fn_args.data_accessor, tf_transform_output, config),
+            config.validation_batches, every=every,
             patience=config.patience, top_k=config.top_k, directory=checkpoint_dir,
             log_dir=os.path.join(fn_args.model_run_dir, "validation_metrics"))
         selector.load(model)

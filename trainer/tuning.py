@@ -63,7 +63,7 @@ class Yt8mTuner(base_tuner.BaseTuner):
 def tuner_fn(fn_args) -> tfx.components.TunerFnResult:
     """Referenced by module path from pipeline/pipeline.py. custom_config = TrainerConfig fields plus
     "tuning" (TuningConfig fields) and the code fingerprint."""
-    from trainer.run_fn import count_examples, input_fn
+    from trainer.run_fn import count_examples, input_fn, validation_input_fn
     custom_config = dict(fn_args.custom_config or {})
     tuning = TuningConfig(**custom_config.pop("tuning", {}))
     config = TrainerConfig.from_custom_config(custom_config)
@@ -75,8 +75,7 @@ def tuner_fn(fn_args) -> tfx.components.TunerFnResult:
     steps = max(1, round(tuning.epochs_per_trial * steps_per_epoch))
     train = input_fn(fn_args.train_files, fn_args.data_accessor, tf_transform_output, config.batch_size, config,
                      seed=config.seed, part="train")
-    validation = input_fn(fn_args.train_files, fn_args.data_accessor, tf_transform_output, config.batch_size,
-                          config, part="validation", num_epochs=1).take(config.validation_batches).cache()
+    validation = validation_input_fn(fn_args.train_files, fn_args.data_accessor, tf_transform_output, config)
     oracle = keras_tuner.oracles.RandomSearchOracle(
         objective=keras_tuner.Objective(OBJECTIVE, "max"), max_trials=tuning.trials, seed=tuning.seed,
         hyperparameters=search_space(config), allow_new_entries=False)
