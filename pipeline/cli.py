@@ -85,6 +85,10 @@ def add_training_flags(parser: argparse.ArgumentParser):
                             f"{features.FRAME_LEVEL_BATCH_SIZE} (frame-level: 1.4 MB of floats a video)")
     model.add_argument("--base_learning_rate", type=float, default=None,
                        help="Adam learning rate (default: the model's, see trainer/models)")
+    model.add_argument("--learning_rate_schedule", choices=("exponential", "cosine"), default="exponential",
+                       help="exponential: the starter code's slow staircase decay; cosine: down to 0 over the "
+                            "whole training (--num_epochs / --train_steps; raising them later restarts the "
+                            "curve higher)")
     model.add_argument("--start_new_model", type=parse_bool, nargs="?", const=True, default=False,
                        help="do not resume from the last checkpoint of the same training; start over")
     model.add_argument("--checkpoint_steps", type=int, default=100,
@@ -123,7 +127,7 @@ def trainer_config_from_flags(args):
     return TrainerConfig(
         model=args.model, feature_names=args.feature_names, frame_features=args.frame_features,
         label_loss=args.label_loss, batch_size=default_batch_size(args), max_frames=args.max_frames,
-        base_learning_rate=args.base_learning_rate or 0.0,
+        base_learning_rate=args.base_learning_rate or 0.0, learning_rate_schedule=args.learning_rate_schedule,
         top_k=args.top_k, start_new_model=args.start_new_model, checkpoint_steps=args.checkpoint_steps,
         num_epochs=num_epochs, validation_percent=args.validation_percent, patience=args.patience,
         eval_every_steps=args.eval_every_steps,

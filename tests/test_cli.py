@@ -73,3 +73,5 @@ def test_model_default_learning_rate_unless_given():
     assert _parse().base_learning_rate == 0  # 0 = the model's own (resolved when the model is built)
     assert default_learning_rate("LogisticModel") == 0.1 and default_learning_rate("MoeModel") == 0.05
     assert _parse("--base_learning_rate=0.02").base_learning_rate == 0.02
+    assert _parse().learning_rate_schedule == "exponential"  # the starter code's
+    assert _parse("--learning_rate_schedule=cosine").learning_rate_schedule == "cosine"

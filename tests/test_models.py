@@ -184,3 +184,23 @@ def test_ensemble_can_hold_two_copies_of_a_model_with_their_own_weights():
     first, second = model.get_layer("LogisticModel_member"), model.get_layer("LogisticModel_2_member")
     assert not np.allclose(first.trainable_weights[0].numpy(), second.trainable_weights[0].numpy())
     assert [m for _, m in rate_multipliers(model, 0.05)] == [pytest.approx(2.0), pytest.approx(2.0), 1.0]
+
+
+def test_cosine_schedule_falls_from_the_base_rate_to_zero_over_the_training():
+    from trainer.optimizers import learning_rate_schedule
+    schedule = learning_rate_schedule("cosine", 0.1, total_steps=200, batch_size=1024)
+    assert [float(schedule(step)) for step in (0, 100, 200, 300)] == pytest.approx([0.1, 0.05, 0.0, 0.0], abs=1e-7)
+    config = TrainerConfig(model="LogisticModel", feature_names="mean_audio", learning_rate_schedule="cosine")
+    assert float(build_compiled_model(config, total_steps=200).optimizer.learning_rate) == pytest.approx(0.1)
+    with pytest.raises(ValueError, match="needs the training length"):
+        build_compiled_model(config)
+
+
+def test_exponential_schedule_is_the_starter_codes_staircase():
+    from trainer.optimizers import learning_rate_schedule
+    schedule = learning_rate_schedule("exponential", 0.01, total_steps=0, batch_size=1000,
+                                      decay=0.95, decay_examples=4_000_000)
+    assert [float(schedule(step)) for step in (0, 3999, 4000, 8000)] == pytest.approx(
+        [0.01, 0.01, 0.0095, 0.009025])
+    with pytest.raises(ValueError, match="learning_rate_schedule"):
+        TrainerConfig(learning_rate_schedule="linear")

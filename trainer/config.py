@@ -22,6 +22,7 @@ class TrainerConfig:
     label_loss: str = "CrossEntropyLoss"
     batch_size: int = 1024
     base_learning_rate: float = 0.0  # 0: the model's own default (trainer/models: ModelSpec.learning_rate)
+    learning_rate_schedule: str = "exponential"  # or "cosine" (to 0 over the training): trainer/optimizers.py
     learning_rate_decay: float = 0.95
     learning_rate_decay_examples: int = 4_000_000
     clip_gradient_norm: float = 1.0
@@ -49,6 +50,9 @@ class TrainerConfig:
     def __post_init__(self):
         if not 0 <= self.validation_percent < 100:
             raise ValueError(f"--validation_percent must be in [0, 100), got {self.validation_percent}")
+        if self.learning_rate_schedule not in ("exponential", "cosine"):
+            raise ValueError(f"--learning_rate_schedule must be exponential or cosine, "
+                             f"got {self.learning_rate_schedule!r}")
         if self.num_epochs < 0 or self.patience < 0:
             raise ValueError("--num_epochs and --patience must not be negative")
         if self.frame_features:

@@ -23,7 +23,7 @@ from trainer import checkpoints, data_split, keep_best, losses
 from trainer.config import TrainerConfig, apply_hyperparameters, hyperparameter_values
 from trainer.distribution import make_strategy
 from trainer.models import default_learning_rate, ensemble, get_model_builder, is_frame_level
-from trainer.optimizers import MultiRateAdam
+from trainer.optimizers import MultiRateAdam, learning_rate_schedule
 from trainer.models.video_level import DEFAULT_L2_PENALTY
 from transform.preprocessing import (NUM_LABELS_BUCKET_KEY, NUM_LABELS_BUCKET_MAX, RGB_NORM_BUCKET_KEY,
                                      labels_to_multi_hot)
@@ -111,7 +111,8 @@ def total_train_steps(fn_args, config: TrainerConfig) -> int:
     return fn_args.train_steps
 
 
-def build_compiled_model(config: TrainerConfig):
+def build_compiled_model(config: TrainerConfig, total_steps: int = 0):
+    """The model with its loss and optimizer; total_steps (the whole training's) shapes a cosine schedule."""
     check_model_matches_data(config)
     builder = get_model_builder(config.model)
     hparams = dict(config.hparams)
@@ -121,9 +122,9 @@ def build_compiled_model(config: TrainerConfig):
     hparams["l2_penalty"] = hparams.get("l2_penalty", DEFAULT_L2_PENALTY) * config.regularization_penalty
     base_learning_rate = config.base_learning_rate or default_learning_rate(config.model, hparams)
     model = builder(model_input_sizes(config), features.NUM_CLASSES, hparams)
-    decay_steps = max(1, config.learning_rate_decay_examples // config.batch_size)
-    learning_rate = keras.optimizers.schedules.ExponentialDecay(
-        base_learning_rate, decay_steps, config.learning_rate_decay, staircase=True)
+    learning_rate = learning_rate_schedule(config.learning_rate_schedule, base_learning_rate, total_steps,
+                                           config.batch_size, config.learning_rate_decay,
+                                           config.learning_rate_decay_examples)
     optimizer = MultiRateAdam(learning_rate, clipnorm=config.clip_gradient_norm,
                               rate_multipliers=ensemble.rate_multipliers(model, base_learning_rate))
     model.compile(optimizer=optimizer, loss=losses.get_loss(config.label_loss))
@@ -209,7 +210,7 @@ def run_fn(fn_args):
     train_dataset = input_fn(fn_args.train_files, fn_args.data_accessor, tf_transform_output,
                              config.batch_size, config, seed=config.seed, part="train" if holdout else "all")
     with make_strategy(config.distribution_strategy).scope():
-        model = build_compiled_model(config)
+        model = build_compiled_model(config, total_steps)
         callbacks = [keras.callbacks.TensorBoard(log_dir=fn_args.model_run_dir, update_freq="epoch")]
         initial_step, checkpoint_dir = 0, None
         if config.checkpoint_dir:

@@ -48,7 +48,7 @@ class Yt8mTuner(base_tuner.BaseTuner):
         config = apply_hyperparameters(self.config, trial.hyperparameters.values)
         keras.backend.clear_session()
         keras.utils.set_random_seed(config.seed)
-        model = build_compiled_model(config)
+        model = build_compiled_model(config, self.steps)
         selector = keep_best.KeepBest(self.validation_dataset, config.validation_batches, every=self.every,
                                       patience=config.patience, top_k=config.top_k)
         model.fit(self.train_dataset, steps_per_epoch=self.steps, epochs=1, callbacks=[selector], verbose=0)
