@@ -44,6 +44,7 @@ bench: venv
 	$(PY) -m bench.scaling --shards 16 32 64 128 256
 	$(PY) -m bench.make_run
 	$(PY) -m bench.gap_plugin --videos 100000
+	$(PY) -m bench.shard_check
 	test ! -f bench/models.py || $(PY) -m bench.models
 	$(PY) -m bench.report
 

@@ -38,6 +38,24 @@ def parse_args(argv=None):
     return p.parse_args(argv)
 
 
+PATH_FLAGS = ("pipeline_root", "serving_model_dir", "data_dir", "train_data_pattern", "eval_data_pattern",
+              "inference_data_pattern")
+
+
+def absolute_path_flags(args):
+    """Local paths made absolute (the components run elsewhere than the cwd); gs:// / s3:// URIs kept as given.
+    The MLMD sqlite database lives in the pipeline root, so this runner needs a local one."""
+    from pipeline import uris
+    for name in PATH_FLAGS:
+        if getattr(args, name):
+            setattr(args, name, uris.absolute(getattr(args, name)))
+    if uris.is_uri(args.pipeline_root):
+        sys.exit(f"error: local_runner.py keeps its metadata (sqlite) in --pipeline_root, which must be a local "
+                 f"folder, got {args.pipeline_root}; data, --serving_model_dir and --inference_data_pattern may "
+                 f"be gs:// / s3:// URIs, or compile for Kubeflow with kubeflow_runner.py")
+    return args
+
+
 def resolve_data_patterns(args):
     """(train pattern, eval pattern); generates synthetic data when none was given."""
     if args.train_data_pattern or args.eval_data_pattern:
@@ -69,7 +87,7 @@ def main(argv=None):
     from pipeline import beam_presets, cli, outputs
     from pipeline.pipeline import create_pipeline
 
-    args.pipeline_root = os.path.abspath(args.pipeline_root)
+    args = absolute_path_flags(args)
     train_pattern, eval_pattern = resolve_data_patterns(args)
     from pipeline.data_checks import check_shards
     patterns = [train_pattern, eval_pattern] + [p for p in [args.inference_data_pattern] if p]
@@ -97,17 +115,22 @@ def main(argv=None):
     started = time.time()
     tfx.orchestration.LocalDagRunner().run(pipeline)
     print(f"\nPipeline finished in {time.time() - started:.0f}s. Outputs under {args.pipeline_root}:")
-    uris = {label: outputs.latest_artifact_uri(args.pipeline_root, type_name)
-            for label, type_name in [("evaluation (TFMA)", "ModelEvaluation"), ("blessing", "ModelBlessing"),
-                                     ("predictions CSV", "yt8m.PredictionsCsv"), ("pushed model", "PushedModel")]}
-    for label, uri in uris.items():
-        print(f"  {label:18s} {uri or '(none)'}")
-    evaluation = uris["evaluation (TFMA)"]
+    labels = {"ModelEvaluation": "evaluation (TFMA)", "ModelBlessing": "blessing",
+              "yt8m.PredictionsCsv": "predictions CSV", "PushedModel": "pushed model"}
+    this_run = outputs.latest_run_artifacts(args.pipeline_root, labels)  # never an earlier run's files
+    if this_run["PushedModel"] is not None and not outputs.was_pushed(this_run["PushedModel"]):
+        this_run["PushedModel"] = None
+    for type_name, label in labels.items():
+        print(f"  {label:18s} {this_run[type_name].uri if this_run[type_name] else '(none)'}")
+    evaluation = this_run["ModelEvaluation"] and this_run["ModelEvaluation"].uri
     if evaluation:
         metrics = outputs.overall_metrics(evaluation)
         summary = ", ".join(f"{k}={metrics[k]:.4f}" for k in ("gap", "hit_at_one", "perr") if k in metrics)
-        blessed = "blessed" if outputs.validation_ok(evaluation) else "NOT blessed"
-        print(f"  eval: {summary} ({blessed}, threshold GAP >= {args.gap_threshold})")
+        blessed = outputs.validation_ok(evaluation)
+        print(f"  eval: {summary} ({'blessed' if blessed else 'NOT blessed'}, "
+              f"threshold GAP >= {args.gap_threshold})")
+        if not blessed:
+            print("  The model was not blessed: this run predicted nothing and pushed nothing.")
 
 
 if __name__ == "__main__":

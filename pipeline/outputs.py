@@ -4,6 +4,8 @@ from __future__ import annotations
 import os
 from typing import Optional
 
+from pipeline import uris
+
 METADATA_FILE = "metadata.sqlite"
 
 
@@ -33,11 +35,35 @@ def latest_artifact_uri(pipeline_root: str, type_name: str, producer: Optional[s
     artifacts = [a for a in store.get_artifacts_by_type(type_name)
                  if a.state == metadata_store_pb2.Artifact.LIVE]
     if producer:
-        prefix = os.path.join(os.path.abspath(pipeline_root), producer) + os.sep
-        artifacts = [a for a in artifacts if os.path.abspath(a.uri).startswith(prefix)]
+        prefix = uris.join(uris.absolute(pipeline_root), producer, "")
+        artifacts = [a for a in artifacts if uris.absolute(a.uri).startswith(prefix)]
     if not artifacts:
         return None
     return max(artifacts, key=lambda a: (a.create_time_since_epoch, a.id)).uri
+
+
+def latest_run_artifacts(pipeline_root: str, type_names) -> dict:
+    """{type name: MLMD artifact or None} that the newest pipeline run produced or took from the cache (its
+    "pipeline_run" context). Unlike latest_artifact_uri, an unblessed run that predicted nothing shows
+    None there, not an earlier run's files."""
+    found = {name: None for name in type_names}
+    store = metadata_store(pipeline_root)
+    runs = store.get_contexts_by_type("pipeline_run") if store is not None else []
+    if not runs:
+        return found
+    newest = max(runs, key=lambda context: (context.create_time_since_epoch, context.id))
+    type_ids = {t.id: t.name for t in store.get_artifact_types()}
+    for artifact in sorted(store.get_artifacts_by_context(newest.id),
+                           key=lambda a: (a.create_time_since_epoch, a.id)):
+        name = type_ids.get(artifact.type_id)
+        if name in found:
+            found[name] = artifact
+    return found
+
+
+def was_pushed(pushed_model) -> bool:
+    """The Pusher records a PushedModel artifact for an unblessed model too, with custom property pushed=0."""
+    return pushed_model is not None and pushed_model.custom_properties["pushed"].int_value == 1
 
 
 def overall_metrics(evaluation_uri: str) -> dict:

@@ -7,7 +7,6 @@ ImportExampleGen -> StatisticsGen -> ImportSchemaGen (curated) -> ExampleValidat
 from __future__ import annotations
 
 import dataclasses
-import os
 import posixpath
 from typing import List, Optional
 
@@ -18,7 +17,7 @@ from tfx import v1 as tfx
 
 from evaluator_ext import tfma_metrics
 from inference.components import TOP_K_SIGNATURE, PredictionsCsvExporter
-from pipeline import configs
+from pipeline import configs, uris
 from pipeline.code_fingerprint import CUSTOM_CONFIG_KEY, fingerprint
 from pipeline.validation_gate import AnomaliesGate
 from trainer.config import TrainerConfig, TuningConfig
@@ -36,7 +35,7 @@ def split_data_patterns(train_data_pattern: str, eval_data_pattern: str):
     """
     def split_scheme(pattern):
         scheme, separator, path = pattern.rpartition("://")
-        return (scheme + separator, path) if separator else ("", os.path.abspath(pattern))
+        return (scheme + separator, path) if separator else ("", uris.absolute(pattern))
 
     (train_scheme, train_path), (eval_scheme, eval_path) = map(split_scheme, (train_data_pattern,
                                                                               eval_data_pattern))
@@ -179,10 +178,10 @@ def create_pipeline(
     extra_components = []
     inference_examples, inference_split = example_gen.outputs["examples"], "eval"
     if inference_data_pattern:
+        inference_base, inference_files = uris.split_pattern(inference_data_pattern)
         inference_example_gen = tfx.components.ImportExampleGen(
-            input_base=os.path.dirname(os.path.abspath(inference_data_pattern)),
-            input_config=tfx.proto.Input(splits=[tfx.proto.Input.Split(
-                name="inference", pattern=os.path.basename(inference_data_pattern))]),
+            input_base=inference_base,
+            input_config=tfx.proto.Input(splits=[tfx.proto.Input.Split(name="inference", pattern=inference_files)]),
             payload_format=payload_format,
         ).with_id("inference_example_gen")
         extra_components.append(inference_example_gen)
@@ -201,7 +200,7 @@ def create_pipeline(
         model_blessing=evaluator.outputs["blessing"],
         push_destination=tfx.proto.PushDestination(
             filesystem=tfx.proto.PushDestination.Filesystem(
-                base_directory=serving_model_dir or os.path.join(pipeline_root, configs.SERVING_MODEL_DIR))))
+                base_directory=serving_model_dir or uris.join(pipeline_root, configs.SERVING_MODEL_DIR))))
     components = [example_gen, statistics_gen, schema_gen, example_validator, anomalies_gate, transform,
                   *([tuner] if tuner else []), trainer, model_resolver, evaluator, *extra_components, bulk_inferrer,
                   csv_exporter, pusher]

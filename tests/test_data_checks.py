@@ -49,3 +49,51 @@ def test_scan_counts_records_of_a_whole_file_and_stops_at_a_cut(tmp_path):
     open(path, "wb").write(data[:-2])
     records, error = scan_tfrecord(path)
     assert records == 2 and "record 2" in error
+
+
+def _three_records(tmp_path):
+    path = str(tmp_path / "three.tfrecord")
+    with tf.io.TFRecordWriter(path) as w:
+        for payload in (b"first record", b"second record", b"third record"):
+            w.write(payload)
+    return path
+
+
+def test_masked_crc_matches_what_tensorflow_writes(tmp_path):
+    import struct
+    from pipeline.data_checks import masked_crc32c
+    data = open(_three_records(tmp_path), "rb").read()
+    assert struct.unpack("<I", data[8:12])[0] == masked_crc32c(data[:8])
+    assert struct.unpack("<I", data[24:28])[0] == masked_crc32c(b"first record")
+
+
+def test_a_flipped_data_byte_is_named_by_file_record_and_offset_and_repair_keeps_the_rest(tmp_path, capsys):
+    from pipeline import data_checks
+    path = _three_records(tmp_path)
+    data = bytearray(open(path, "rb").read())
+    second = 12 + len(b"first record") + 4          # byte offset of record 1
+    data[second + 12 + 3] ^= 0x01                   # one bit inside record 1's data
+    open(path, "wb").write(bytes(data))
+    assert scan_tfrecord(path, verify_crc=False) == (3, None)  # framing alone does not see it
+    records, error = scan_tfrecord(path)
+    assert records == 1 and error == f"record 1 at byte {second}: data checksum mismatch (corrupted bytes)"
+    with pytest.raises(InputDataError) as failure:
+        check_shards([path])
+    assert f"{path}: record 1 at byte {second}" in str(failure.value) and "repair" in str(failure.value)
+    fixed = str(tmp_path / "fixed.tfrecord")
+    assert data_checks.main(["repair", path, fixed]) == 0
+    out = capsys.readouterr().out
+    assert f"dropped: record 1 at byte {second}" in out and f"{fixed}: 2 records kept, 1 dropped" in out
+    assert [r.numpy() for r in tf.data.TFRecordDataset(fixed)] == [b"first record", b"third record"]
+    assert data_checks.main(["check", fixed]) == 0
+
+
+def test_a_corrupted_length_header_ends_the_readable_part(tmp_path):
+    from pipeline.data_checks import repair_tfrecord
+    path = _three_records(tmp_path)
+    data = bytearray(open(path, "rb").read())
+    data[0] ^= 0x01  # record 0's length
+    open(path, "wb").write(bytes(data))
+    assert "corrupted length header" in scan_tfrecord(path)[1]
+    kept, problems = repair_tfrecord(path, str(tmp_path / "fixed.tfrecord"))
+    assert kept == 0 and len(problems) == 1

@@ -62,3 +62,11 @@ def test_compiles_a_recipe_with_the_tuner_stage_feeding_the_trainer(tmp_path):
     assert trainer_inputs["hyperparameters"]["taskOutputArtifact"]["producerTask"] == "Tuner"
     text = out.read_text().replace('\\"', '"')
     assert "trainer.tuning.tuner_fn" in text and '"trials": 3' in text and '"num_epochs": 20' in text
+
+
+def test_cloud_uris_reach_the_compiled_spec_intact(tmp_path):
+    out = _compile(tmp_path, "data", "--inference_data_pattern", "gs://bucket/yt8m/test*.tfrecord",
+                   "--serving_model_dir", "gs://bucket/serving")
+    text = out.read_text().replace('\\"', '"')
+    assert "gs://bucket/yt8m" in text and "test*.tfrecord" in text and "gs://bucket/serving" in text
+    assert "gs:/bucket" not in text.replace("gs://bucket", "")  # no abspath-mangled copy

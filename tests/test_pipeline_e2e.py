@@ -1,6 +1,7 @@
 """The whole pipeline, for real, with LocalDagRunner on small data (slow: minutes)."""
 import glob
 import os
+import re
 
 import numpy as np
 import pytest
@@ -82,7 +83,8 @@ def _check_predictions_csv(pipeline_root, eval_pattern, top_k=20, frame_level=Fa
     return rows
 
 
-def test_synthetic_pipeline_end_to_end_then_served_from_cache(tmp_path, synthetic_video_dir, monkeypatch):
+def test_synthetic_pipeline_end_to_end_then_served_from_cache(tmp_path, synthetic_video_dir, monkeypatch,
+                                                               capsys):
     root = str(tmp_path / "root")
     argv = ["--data_dir", synthetic_video_dir, "--pipeline_root", root, "--train_steps", "60",
             "--eval_steps", "2", "--batch_size", "32", "--gap_threshold", "0.3",
@@ -137,6 +139,14 @@ def test_synthetic_pipeline_end_to_end_then_served_from_cache(tmp_path, syntheti
     assert second["gap_diff"] == pytest.approx(0.0, abs=1e-9)  # same model as its baseline
     assert outputs.validation_ok(outputs.latest_artifact_uri(root, "ModelEvaluation"))
 
+    # A run whose model is not blessed: its summary names none of the earlier runs' predictions or pushes.
+    capsys.readouterr()
+    local_runner.main([*argv, "--gap_threshold", "0.99"])  # the Evaluator re-runs, the rest comes from cache
+    summary = capsys.readouterr().out
+    assert "NOT blessed" in summary and "predicted nothing and pushed nothing" in summary, summary
+    assert re.search(r"predictions CSV +\(none\)", summary) and re.search(r"pushed model +\(none\)", summary)
+    assert re.search(r"evaluation \(TFMA\) +\S+/Evaluator/evaluation/", summary)
+
     # Edited trainer code (simulated through its fingerprint): the Trainer re-runs, data stages do not.
     from pipeline import code_fingerprint
     real_fingerprint = code_fingerprint.fingerprint
@@ -146,7 +156,7 @@ def test_synthetic_pipeline_end_to_end_then_served_from_cache(tmp_path, syntheti
     executions = _executions_by_state(root)
     assert executions.get(("Trainer", "COMPLETE")) == 2, executions
     for component in ("ImportExampleGen", "StatisticsGen", "Transform"):
-        assert executions.get((component, "COMPLETE")) == 1 and executions.get((component, "CACHED")) == 2
+        assert executions.get((component, "COMPLETE")) == 1 and executions.get((component, "CACHED")) == 3
 
 
 def test_real_yt8m_shards_end_to_end_with_recipe_tuner_and_epochs(tmp_path):
