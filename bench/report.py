@@ -345,7 +345,8 @@ def video_models_section(results) -> List[str]:
         f"videos; {bench.get('eval_shards')} eval, {number(bench.get('eval_examples'))} videos)",
         "",
         "`python -m bench.video_models`: the whole pipeline in a fresh root per row (90 % of the train split "
-        "trains, 10 % by id hash is the keep-best validation split — 95 % / 5 % in `video_level_best`; GAP "
+        "trains, 10 % by id hash is the keep-best validation split; the `video_level_*` recipes hold none out "
+        "and export the last step of a cosine schedule; GAP "
         "etc. are the Evaluator's on the eval split), and plain-Keras scripts without TFX (all train videos, "
         "scored once on the eval split). Kept step: the validation-best step exported, of the steps trained. "
         "CSV 1s: scores that print as exactly 1 in predictions.csv (ties that lose the ranking). Load: mean "

@@ -136,4 +136,7 @@ def trainer_config_from_flags(args):
 
 def tuning_config_from_flags(args):
     from trainer.config import TuningConfig
+    if args.tune and args.validation_percent <= 0:  # said before any stage runs, not inside the Tuner
+        raise SystemExit("error: --tune scores its trials on the validation split: give --validation_percent > 0 "
+                         "(the video_level_* recipes set 0; add e.g. --validation_percent=5 after the recipe)")
     return TuningConfig(trials=args.tune_trials, epochs_per_trial=args.tune_epochs) if args.tune else None

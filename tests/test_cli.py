@@ -75,3 +75,14 @@ def test_model_default_learning_rate_unless_given():
     assert _parse("--base_learning_rate=0.02").base_learning_rate == 0.02
     assert _parse().learning_rate_schedule == "exponential"  # the starter code's
     assert _parse("--learning_rate_schedule=cosine").learning_rate_schedule == "cosine"
+
+
+def test_tuning_without_a_validation_split_is_refused_before_anything_runs():
+    from tests.conftest import PROJECT_ROOT
+    import os
+    best = "@" + os.path.join(PROJECT_ROOT, "recipes", "video_level_best.flags")
+    with pytest.raises(SystemExit, match="--validation_percent > 0"):
+        cli.tuning_config_from_flags(_parser().parse_args([best, "--tune"]))
+    tuning = cli.tuning_config_from_flags(_parser().parse_args([best, "--tune", "--validation_percent=5"]))
+    assert tuning.trials == 6
+    assert cli.tuning_config_from_flags(_parser().parse_args([best])) is None

@@ -7,7 +7,7 @@ the inputs and the hidden units keeps it from memorising. Context gating re-weig
 sigmoid of the whole hidden vector (Miech et al. 2017, "Learnable pooling with Context Gating").
 Measured choices are in bench/results/video_models.json.
 
-hparams: mlp_hidden_size (2048), input_dropout (0.2), mlp_dropout (0.5), mlp_context_gating (False),
+hparams: mlp_hidden_size (2048), input_dropout (0.3), mlp_dropout (0.7), mlp_context_gating (False),
 mlp_head ("logistic" or "moe", with moe_num_mixtures), l2_penalty.
 """
 from __future__ import annotations
@@ -30,7 +30,9 @@ def context_gating(x, l2_penalty: float, name: str):
 def mlp_model(input_sizes: Mapping[str, int], num_classes: int, hparams: Mapping = None):
     hparams = hparams or {}
     hidden_size = int(hparams.get("mlp_hidden_size", 2048))
-    dropout = float(hparams.get("mlp_dropout", 0.5))
+    # Heavy dropout measured best on 18.7k real videos (cosine, 20 epochs): 0.3 / 0.7 gave 0.6998 GAP,
+    # 0.2 / 0.5 0.6964, 0.2 / 0.65 0.6985; wider (4096) or narrower (1024, 512) layers did not beat 2048.
+    dropout = float(hparams.get("mlp_dropout", 0.7))
     gating = bool(hparams.get("mlp_context_gating", False))
     head = str(hparams.get("mlp_head", "logistic"))
     l2_penalty = float(hparams.get("l2_penalty", DEFAULT_L2_PENALTY))
@@ -38,7 +40,7 @@ def mlp_model(input_sizes: Mapping[str, int], num_classes: int, hparams: Mapping
         raise ValueError(f"Unknown mlp_head={head!r}; choose one of {list(HEADS)}")
 
     inputs, x = video_inputs(input_sizes)
-    x = input_dropout(x, hparams, default=0.2)
+    x = input_dropout(x, hparams, default=0.3)
     x = keras.layers.Dense(hidden_size, name="hidden", kernel_regularizer=keras.regularizers.l2(l2_penalty))(x)
     x = keras.layers.BatchNormalization(name="hidden_bn")(x)
     x = keras.layers.ReLU(name="hidden_relu")(x)
