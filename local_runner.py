@@ -83,11 +83,16 @@ def main(argv=None):
     args = parse_args(argv)
     from absl import logging
     logging.set_verbosity(logging.INFO)
+    args = absolute_path_flags(args)
+    from pipeline import run_lock
+    with run_lock.hold(args.pipeline_root):  # a second run on this root is refused, not interleaved
+        run(args)
+
+
+def run(args):
     from tfx import v1 as tfx
     from pipeline import beam_presets, cli, outputs
     from pipeline.pipeline import create_pipeline
-
-    args = absolute_path_flags(args)
     train_pattern, eval_pattern = resolve_data_patterns(args)
     from pipeline.data_checks import check_shards
     patterns = [train_pattern, eval_pattern] + [p for p in [args.inference_data_pattern] if p]

@@ -1,4 +1,5 @@
 """Pre-flight shard checks: truncated downloads and empty patterns are named before anything runs."""
+import os
 import shutil
 
 import pytest
@@ -31,7 +32,7 @@ def test_runner_names_the_truncated_shard_and_the_empty_pattern(synthetic_video_
     message = str(failure.value)
     assert f"{bad}: record" in message and "truncated download" in message
     assert f"no file matches '{data / 'test*.tfrecord'}'" in message
-    assert not (tmp_path / "root").exists()  # nothing ran
+    assert os.listdir(tmp_path / "root") == [".run.lock"]  # nothing ran
 
 
 def test_check_shards_returns_the_files(synthetic_video_dir):
