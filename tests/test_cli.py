@@ -23,9 +23,9 @@ def test_seed_spellings_and_defaults():
 def test_hparams_are_typed_and_merge_with_moe_mixtures():
     config = _parse("--model=NetVLADModel", "--frame_features", "--hparam", "netvlad_cluster_size=32",
                     "--hparam", "gating=false", "--hparam", "dbof_pooling_method=average",
-                    "--hparam", "dropout=0.5", "--moe_num_mixtures=4")
+                    "--hparam", "drop_rate=0.5", "--moe_num_mixtures=4")
     assert config.hparams == {"moe_num_mixtures": 4, "netvlad_cluster_size": 32, "gating": False,
-                              "dbof_pooling_method": "average", "dropout": 0.5}
+                              "dbof_pooling_method": "average", "drop_rate": 0.5}
 
 
 def test_malformed_flags_are_errors():

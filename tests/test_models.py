@@ -204,3 +204,23 @@ def test_exponential_schedule_is_the_starter_codes_staircase():
         [0.01, 0.01, 0.0095, 0.009025])
     with pytest.raises(ValueError, match="learning_rate_schedule"):
         TrainerConfig(learning_rate_schedule="linear")
+
+
+def test_the_known_hparam_keys_are_exactly_those_the_models_read():
+    import glob
+    import os
+    import re
+    from tests.conftest import PROJECT_ROOT
+    from trainer.hparam_keys import INTERNAL_HPARAMS, KNOWN_HPARAMS
+    read = set()
+    for path in glob.glob(os.path.join(PROJECT_ROOT, "trainer", "models", "*.py")):
+        source = open(path).read()
+        read |= set(re.findall(r'hparams\.get\("(\w+)"', source))
+        read |= set(re.findall(r'_maybe_sample\([^)]*"(\w+)"\)', source))
+    assert read == KNOWN_HPARAMS | INTERNAL_HPARAMS
+
+
+def test_an_unknown_hparam_key_is_an_error_naming_the_known_ones():
+    with pytest.raises(ValueError, match=r"Unknown --hparam key\(s\) \['mlp_droput'\]; known: .*'mlp_dropout'"):
+        TrainerConfig(model="MlpModel", hparams={"mlp_droput": 0.5})
+    assert TrainerConfig(model="MlpModel", hparams={"mlp_dropout": 0.5}).hparams["mlp_dropout"] == 0.5

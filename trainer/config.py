@@ -4,6 +4,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, Dict, Mapping, Optional
 
+from trainer.hparam_keys import check_hparam_keys
 from yt8m_tfx import features
 
 # Guard for frame-level batches: the padded float input alone is batch x max_frames x 1152 x 4 bytes,
@@ -50,6 +51,7 @@ class TrainerConfig:
     def __post_init__(self):
         if not 0 <= self.validation_percent < 100:
             raise ValueError(f"--validation_percent must be in [0, 100), got {self.validation_percent}")
+        check_hparam_keys(self.hparams)
         if self.learning_rate_schedule not in ("exponential", "cosine"):
             raise ValueError(f"--learning_rate_schedule must be exponential or cosine, "
                              f"got {self.learning_rate_schedule!r}")
