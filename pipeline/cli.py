@@ -89,6 +89,18 @@ def add_training_flags(parser: argparse.ArgumentParser):
                        help="exponential: the starter code's slow staircase decay; cosine: down to 0 over the "
                             "whole training (--num_epochs / --train_steps; raising them later restarts the "
                             "curve higher)")
+    from trainer.config import TrainerConfig
+    defaults = TrainerConfig()  # the starter code's training flags, with its defaults (one home: TrainerConfig)
+    model.add_argument("--regularization_penalty", type=float, default=defaults.regularization_penalty,
+                       help="weight of the models' L2 terms in the loss (default %(default)s)")
+    model.add_argument("--learning_rate_decay", type=float, default=defaults.learning_rate_decay,
+                       help="exponential schedule: multiply the rate by this ... (default %(default)s)")
+    model.add_argument("--learning_rate_decay_examples", type=int, default=defaults.learning_rate_decay_examples,
+                       help="... every this many training examples (default %(default)s)")
+    model.add_argument("--clip_gradient_norm", type=float, default=defaults.clip_gradient_norm,
+                       help="clip the gradient to this global norm (default %(default)s)")
+    model.add_argument("--seed", type=int, default=defaults.seed,
+                       help="weights initialisation and shuffling; same seed, same model (default %(default)s)")
     model.add_argument("--start_new_model", type=parse_bool, nargs="?", const=True, default=False,
                        help="do not resume from the last checkpoint of the same training; start over")
     model.add_argument("--checkpoint_steps", type=int, default=100,
@@ -128,6 +140,9 @@ def trainer_config_from_flags(args):
         model=args.model, feature_names=args.feature_names, frame_features=args.frame_features,
         label_loss=args.label_loss, batch_size=default_batch_size(args), max_frames=args.max_frames,
         base_learning_rate=args.base_learning_rate or 0.0, learning_rate_schedule=args.learning_rate_schedule,
+        learning_rate_decay=args.learning_rate_decay, learning_rate_decay_examples=args.learning_rate_decay_examples,
+        clip_gradient_norm=args.clip_gradient_norm, regularization_penalty=args.regularization_penalty,
+        seed=args.seed,
         top_k=args.top_k, start_new_model=args.start_new_model, checkpoint_steps=args.checkpoint_steps,
         num_epochs=num_epochs, validation_percent=args.validation_percent, patience=args.patience,
         eval_every_steps=args.eval_every_steps,

@@ -86,3 +86,15 @@ def test_tuning_without_a_validation_split_is_refused_before_anything_runs():
     tuning = cli.tuning_config_from_flags(_parser().parse_args([best, "--tune", "--validation_percent=5"]))
     assert tuning.trials == 6
     assert cli.tuning_config_from_flags(_parser().parse_args([best])) is None
+
+
+def test_the_starter_codes_training_flags_reach_the_trainer_config():
+    from trainer.config import TrainerConfig
+    defaults, default_config = TrainerConfig(), _parse()
+    for field in ("regularization_penalty", "learning_rate_decay", "learning_rate_decay_examples",
+                  "clip_gradient_norm", "seed"):
+        assert getattr(default_config, field) == getattr(defaults, field)
+    config = _parse("--regularization_penalty=100", "--learning_rate_decay=0.9",
+                    "--learning_rate_decay_examples=1000", "--clip_gradient_norm=5", "--seed=7")
+    assert (config.regularization_penalty, config.learning_rate_decay, config.learning_rate_decay_examples,
+            config.clip_gradient_norm, config.seed) == (100, 0.9, 1000, 5, 7)
