@@ -123,7 +123,7 @@ def run(args):
     labels = {"ModelEvaluation": "evaluation (TFMA)", "ModelBlessing": "blessing",
               "yt8m.PredictionsCsv": "predictions CSV", "PushedModel": "pushed model"}
     this_run = outputs.latest_run_artifacts(args.pipeline_root, labels)  # never an earlier run's files
-    if this_run["PushedModel"] is not None and not outputs.was_pushed(this_run["PushedModel"]):
+    if not outputs.was_pushed(this_run["PushedModel"]):  # the Pusher records unblessed models as pushed=0
         this_run["PushedModel"] = None
     for type_name, label in labels.items():
         print(f"  {label:18s} {this_run[type_name].uri if this_run[type_name] else '(none)'}")

@@ -85,12 +85,13 @@ def add_training_flags(parser: argparse.ArgumentParser):
                             f"{features.FRAME_LEVEL_BATCH_SIZE} (frame-level: 1.4 MB of floats a video)")
     model.add_argument("--base_learning_rate", type=float, default=None,
                        help="Adam learning rate (default: the model's, see trainer/models)")
-    model.add_argument("--learning_rate_schedule", choices=("exponential", "cosine"), default="exponential",
+    from trainer.config import LEARNING_RATE_SCHEDULES, TrainerConfig
+    defaults = TrainerConfig()  # the starter code's training flags, with its defaults (one home: TrainerConfig)
+    model.add_argument("--learning_rate_schedule", choices=LEARNING_RATE_SCHEDULES,
+                       default=defaults.learning_rate_schedule,
                        help="exponential: the starter code's slow staircase decay; cosine: down to 0 over the "
                             "whole training (--num_epochs / --train_steps; raising them later restarts the "
                             "curve higher)")
-    from trainer.config import TrainerConfig
-    defaults = TrainerConfig()  # the starter code's training flags, with its defaults (one home: TrainerConfig)
     model.add_argument("--regularization_penalty", type=float, default=defaults.regularization_penalty,
                        help="weight of the models' L2 terms in the loss (default %(default)s)")
     model.add_argument("--learning_rate_decay", type=float, default=defaults.learning_rate_decay,

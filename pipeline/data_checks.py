@@ -91,7 +91,7 @@ def repair_tfrecord(source: str, destination: str) -> Tuple[int, List[str]]:
     return kept, problems
 
 
-def tfrecord_framing_error(path: str, verify_crc: bool = True) -> str | None:
+def tfrecord_problem(path: str, verify_crc: bool = True) -> str | None:
     """None when the file is a whole number of intact records, else what is wrong with it."""
     return scan_tfrecord(path, verify_crc)[1]
 
@@ -104,7 +104,7 @@ def check_shards(patterns: Iterable[str]) -> List[str]:
         if not matched:
             problems.append(f"no file matches {pattern!r}")
         for path in matched:
-            error = tfrecord_framing_error(path)
+            error = tfrecord_problem(path)
             if error:
                 problems.append(f"{path}: {error}")
         files.extend(matched)

@@ -33,22 +33,18 @@ def split_data_patterns(train_data_pattern: str, eval_data_pattern: str):
 
     input_base is the deepest folder holding both patterns; works for local paths and gs:// / s3:// URIs.
     """
-    def split_scheme(pattern):
-        scheme, separator, path = pattern.rpartition("://")
-        return (scheme + separator, path) if separator else ("", uris.absolute(pattern))
-
-    (train_scheme, train_path), (eval_scheme, eval_path) = map(split_scheme, (train_data_pattern,
-                                                                              eval_data_pattern))
+    (train_folder, train_files), (eval_folder, eval_files) = map(uris.split_pattern,
+                                                                 (train_data_pattern, eval_data_pattern))
+    (train_scheme, _, train_path), (eval_scheme, _, eval_path) = (
+        folder.rpartition("://") for folder in (train_folder, eval_folder))
     if train_scheme != eval_scheme:
         raise ValueError(f"train and eval data must be on the same filesystem, got {train_data_pattern!r} "
                          f"and {eval_data_pattern!r}")
-    dirs = [posixpath.dirname(train_path), posixpath.dirname(eval_path)]
-    if any("*" in d or "?" in d for d in dirs):
-        raise ValueError("wildcards are only supported in the file name part of a data pattern")
-    base = posixpath.commonpath(dirs)
-    return (train_scheme + base,
-            posixpath.relpath(train_path, base),
-            posixpath.relpath(eval_path, base))
+    # commonpath on the paths without "scheme://", which it would collapse to "scheme:/".
+    base = posixpath.commonpath([train_path, eval_path])
+    return ((f"{train_scheme}://" if train_scheme else "") + base,
+            posixpath.relpath(posixpath.join(train_path, train_files), base),
+            posixpath.relpath(posixpath.join(eval_path, eval_files), base))
 
 
 def create_eval_config(gap_threshold: float, top_k: int) -> tfma.EvalConfig:

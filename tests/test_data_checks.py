@@ -6,17 +6,17 @@ import pytest
 import tensorflow as tf
 
 import local_runner
-from pipeline.data_checks import InputDataError, check_shards, scan_tfrecord, tfrecord_framing_error
+from pipeline.data_checks import InputDataError, check_shards, scan_tfrecord, tfrecord_problem
 
 
 def test_complete_shards_pass_and_every_truncation_is_caught(synthetic_video_dir, tmp_path):
     good = sorted(tf.io.gfile.glob(synthetic_video_dir + "/validate*.tfrecord"))[0]
-    assert tfrecord_framing_error(good) is None
+    assert tfrecord_problem(good) is None
     data = open(good, "rb").read()
     for cut in (5, 100, len(data) // 2, len(data) - 1):
         path = tmp_path / f"cut{cut}.tfrecord"
         path.write_bytes(data[:cut])
-        assert "truncated" in tfrecord_framing_error(str(path))
+        assert "truncated" in tfrecord_problem(str(path))
 
 
 def test_runner_names_the_truncated_shard_and_the_empty_pattern(synthetic_video_dir, tmp_path, monkeypatch):

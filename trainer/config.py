@@ -12,6 +12,8 @@ from yt8m_tfx import features
 MAX_FRAME_BATCH_BYTES = 4 * 2**30
 # Tuned model hyper-parameters are named "hparams.<key>" (e.g. hparams.moe_num_mixtures); others are fields.
 HPARAM_PREFIX = "hparams."
+# --learning_rate_schedule values (built by trainer/optimizers.learning_rate_schedule).
+LEARNING_RATE_SCHEDULES = ("exponential", "cosine")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -52,8 +54,8 @@ class TrainerConfig:
         if not 0 <= self.validation_percent < 100:
             raise ValueError(f"--validation_percent must be in [0, 100), got {self.validation_percent}")
         check_hparam_keys(self.hparams)
-        if self.learning_rate_schedule not in ("exponential", "cosine"):
-            raise ValueError(f"--learning_rate_schedule must be exponential or cosine, "
+        if self.learning_rate_schedule not in LEARNING_RATE_SCHEDULES:
+            raise ValueError(f"--learning_rate_schedule must be one of {LEARNING_RATE_SCHEDULES}, "
                              f"got {self.learning_rate_schedule!r}")
         if self.num_epochs < 0 or self.patience < 0:
             raise ValueError("--num_epochs and --patience must not be negative")

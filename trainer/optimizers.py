@@ -11,8 +11,7 @@ from typing import Sequence, Tuple
 import tensorflow as tf
 import tf_keras as keras
 
-
-LEARNING_RATE_SCHEDULES = ("exponential", "cosine")
+from trainer.config import LEARNING_RATE_SCHEDULES
 
 
 def learning_rate_schedule(name: str, base_learning_rate: float, total_steps: int, batch_size: int,
