@@ -10,7 +10,7 @@ RUN_DIR ?= tfx_output
 # Training length follows the data (--num_epochs with keep-best, pipeline/configs.py); RUN_ARGS adds flags.
 RUN_ARGS ?=
 
-.PHONY: venv run test test-fast schema bench bench-report clean
+.PHONY: venv run test test-fast notebook schema bench bench-report clean
 
 venv: $(VENV)/.installed
 
@@ -31,6 +31,13 @@ test: venv
 
 test-fast: venv
 	$(PY) -m pytest -q -m "not slow" tests
+
+# JupyterLab on notebooks/tfma_slices.ipynb for the last `make run`; NOTEBOOK_ROOT=<pipeline root> for another,
+# NOTEBOOK_ARGS for JupyterLab's own flags (e.g. --no-browser --port 8899).
+NOTEBOOK_ROOT ?= $(RUN_DIR)
+NOTEBOOK_ARGS ?=
+notebook: venv
+	YT8M_PIPELINE_ROOT=$(abspath $(NOTEBOOK_ROOT)) $(VENV)/bin/jupyter lab --notebook-dir=notebooks $(NOTEBOOK_ARGS) tfma_slices.ipynb
 
 schema: venv
 	$(PY) -m yt8m_tfx.schema

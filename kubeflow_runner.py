@@ -50,7 +50,7 @@ def require_kfp():
 def compile_pipeline(args) -> str:
     require_kfp()
     from tfx import v1 as tfx
-    from pipeline import beam_presets, cli
+    from pipeline import beam_presets, cli, configs
     from pipeline.pipeline import create_pipeline
     from yt8m_tfx.schema import schema_path
 
@@ -71,6 +71,9 @@ def compile_pipeline(args) -> str:
         normalize_frames=args.normalize_frames,
         input_normalization=args.input_normalization,
         tuning=cli.tuning_config_from_flags(args),
+        preprocessing_fn=configs.PREPROCESSING_FN,
+        run_fn=configs.RUN_FN,
+        tuner_fn=configs.TUNER_FN,
         # Distributed Beam workers default to the pipeline image, which has this project installed.
         beam_pipeline_args=beam_presets.args_from_flags(args, default_image=args.image))
     runner = tfx.orchestration.experimental.KubeflowV2DagRunner(

@@ -91,7 +91,7 @@ def main(argv=None):
 
 def run(args):
     from tfx import v1 as tfx
-    from pipeline import beam_presets, cli, outputs
+    from pipeline import beam_presets, cli, configs, outputs
     from pipeline.pipeline import create_pipeline
     train_pattern, eval_pattern = resolve_data_patterns(args)
     from pipeline.data_checks import check_shards
@@ -116,7 +116,10 @@ def run(args):
         enable_cache=not args.disable_cache,
         normalize_frames=args.normalize_frames,
         input_normalization=args.input_normalization,
-        tuning=cli.tuning_config_from_flags(args))
+        tuning=cli.tuning_config_from_flags(args),
+        preprocessing_fn=configs.PREPROCESSING_FN,
+        run_fn=configs.RUN_FN,
+        tuner_fn=configs.TUNER_FN)
     started = time.time()
     tfx.orchestration.LocalDagRunner().run(pipeline)
     print(f"\nPipeline finished in {time.time() - started:.0f}s. Outputs under {args.pipeline_root}:")

@@ -10,7 +10,9 @@ from typing import Optional, Tuple
 
 import numpy as np
 
-DEFAULT_TOP_K = 20
+from yt8m_tfx import features
+
+DEFAULT_TOP_K = features.TOP_K
 # Exact GAP keeps every (score, is_positive) pair; past this many pairs (~80 MB) it switches to bins.
 DEFAULT_MAX_EXACT_PAIRS = 10_000_000
 DEFAULT_NUM_BINS = 100_000

@@ -12,8 +12,8 @@ from tfx import v1 as tfx
 from tfx.types.artifact import Artifact
 
 from inference.csv_format import HEADER, format_row
+from trainer.signatures import TOP_K_INDICES_OUTPUT, TOP_K_SCORES_OUTPUT, VIDEO_ID_OUTPUT
 
-TOP_K_SIGNATURE = "predict_top_k"
 MERGED_FILE_NAME = "predictions.csv"
 
 
@@ -24,12 +24,12 @@ class PredictionsCsv(Artifact):
 
 def prediction_log_to_row(log: prediction_log_pb2.PredictionLog) -> str:
     outputs = log.predict_log.response.outputs
-    video_ids = tf.make_ndarray(outputs["video_id"]).reshape(-1)
+    video_ids = tf.make_ndarray(outputs[VIDEO_ID_OUTPUT]).reshape(-1)
     if video_ids.size != 1:
         raise ValueError(f"expected one video per PredictionLog, got {video_ids.size}")
     return format_row(video_ids[0],
-                      tf.make_ndarray(outputs["top_k_indices"]).reshape(-1),
-                      tf.make_ndarray(outputs["top_k_scores"]).reshape(-1))
+                      tf.make_ndarray(outputs[TOP_K_INDICES_OUTPUT]).reshape(-1),
+                      tf.make_ndarray(outputs[TOP_K_SCORES_OUTPUT]).reshape(-1))
 
 
 def merge_shards(shard_paths, merged_path, max_rows: int) -> int:

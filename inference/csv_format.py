@@ -11,6 +11,8 @@ from typing import Sequence
 
 import numpy as np
 
+from yt8m_tfx import features
+
 HEADER = "VideoId,LabelConfidencePairs"
 
 
@@ -29,7 +31,7 @@ def format_row(video_id, class_indices: Sequence[int], scores: Sequence[float]) 
     return f"{video_id},{pairs}"
 
 
-def top_k_rows(video_ids, probabilities: np.ndarray, top_k: int = 20):
+def top_k_rows(video_ids, probabilities: np.ndarray, top_k: int = features.TOP_K):
     """Rows for a batch of full probability vectors [B, C] (used by the standalone CLI and tests)."""
     probabilities = np.asarray(probabilities)
     k = min(top_k, probabilities.shape[1])

@@ -14,7 +14,8 @@ import time
 
 import yt8m_tfx  # noqa: F401  (TF_USE_LEGACY_KERAS before tensorflow loads)
 
-from inference.components import TOP_K_SIGNATURE
+from trainer.signatures import TOP_K_INDICES_OUTPUT, TOP_K_SCORES_OUTPUT, TOP_K_SIGNATURE, VIDEO_ID_OUTPUT
+from yt8m_tfx import features
 from inference.csv_format import HEADER, format_row
 
 
@@ -31,7 +32,7 @@ def resolve_saved_model(model_dir: str) -> str:
     raise FileNotFoundError(f"no SavedModel (saved_model.pb) in {model_dir} or its numbered versions")
 
 
-def predict_to_csv(model_dir: str, input_data_pattern: str, output_file: str, top_k: int = 20,
+def predict_to_csv(model_dir: str, input_data_pattern: str, output_file: str, top_k: int = features.TOP_K,
                    batch_size: int = 256) -> int:
     """Writes the Kaggle CSV for every example matching the pattern; returns the number of videos."""
     import tensorflow as tf
@@ -47,12 +48,12 @@ def predict_to_csv(model_dir: str, input_data_pattern: str, output_file: str, to
         out.write(HEADER + "\n")
         for batch in tf.data.TFRecordDataset(files).batch(batch_size):
             result = predict(examples=batch)
-            if result["top_k_indices"].shape[1] < top_k:
+            if result[TOP_K_INDICES_OUTPUT].shape[1] < top_k:
                 raise ValueError(f"--top_k={top_k} but the model was exported with "
-                                 f"top_k={result['top_k_indices'].shape[1]}")
-            for video_id, classes, scores in zip(result["video_id"].numpy().reshape(-1),
-                                                 result["top_k_indices"].numpy()[:, :top_k],
-                                                 result["top_k_scores"].numpy()[:, :top_k]):
+                                 f"top_k={result[TOP_K_INDICES_OUTPUT].shape[1]}")
+            for video_id, classes, scores in zip(result[VIDEO_ID_OUTPUT].numpy().reshape(-1),
+                                                 result[TOP_K_INDICES_OUTPUT].numpy()[:, :top_k],
+                                                 result[TOP_K_SCORES_OUTPUT].numpy()[:, :top_k]):
                 out.write(format_row(video_id, classes, scores) + "\n")
                 videos += 1
     return videos
@@ -63,7 +64,7 @@ def main(argv=None):
     p.add_argument("--model_dir", required=True)
     p.add_argument("--input_data_pattern", required=True)
     p.add_argument("--output_file", default="predictions.csv")
-    p.add_argument("--top_k", type=int, default=20)
+    p.add_argument("--top_k", type=int, default=features.TOP_K)
     p.add_argument("--batch_size", type=int, default=256)
     args = p.parse_args(argv)
     started = time.time()

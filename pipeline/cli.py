@@ -113,7 +113,7 @@ def add_training_flags(parser: argparse.ArgumentParser):
     tune.add_argument("--tune_trials", type=int, default=6, help="trials of the search (default %(default)s)")
     tune.add_argument("--tune_epochs", type=float, default=10,
                       help="training epochs per trial, best validation GAP of each counts (default %(default)s)")
-    model.add_argument("--top_k", type=int, default=configs.TOP_K)
+    model.add_argument("--top_k", type=int, default=features.TOP_K)
     model.add_argument("--gap_threshold", type=float, default=configs.GAP_THRESHOLD,
                        help="minimum eval GAP for the model to be blessed")
 

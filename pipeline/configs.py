@@ -6,6 +6,10 @@ from __future__ import annotations
 
 import os
 
+from trainer.config import TrainerConfig
+
+_TRAINER_DEFAULTS = TrainerConfig()  # the trainer's own defaults, so they are written down once
+
 PIPELINE_NAME = "yt8m-tfx"
 
 # Input: like the starter code's --train_data_pattern / --eval_data_pattern.
@@ -17,19 +21,18 @@ PREPROCESSING_FN = "transform.preprocessing.preprocessing_fn"
 RUN_FN = "trainer.run_fn.run_fn"
 TUNER_FN = "trainer.tuning.tuner_fn"
 
-MODEL = "LogisticModel"
+MODEL = _TRAINER_DEFAULTS.model
 # Training length: passes over the training videos; keep-best (trainer/keep_best.py) exports the best
 # step on the validation split and stops after PATIENCE evaluations without improvement, so the same
 # defaults fit 2,000 synthetic and millions of real videos.
 NUM_EPOCHS = 100
-VALIDATION_PERCENT = 10.0
-PATIENCE = 5
+VALIDATION_PERCENT = _TRAINER_DEFAULTS.validation_percent
+PATIENCE = _TRAINER_DEFAULTS.patience
 EVAL_STEPS = 50
-BATCH_SIZE = 1024
+BATCH_SIZE = _TRAINER_DEFAULTS.batch_size
 
 # Blessing: the candidate needs GAP >= GAP_THRESHOLD and must not be worse than the last blessed model.
 GAP_THRESHOLD = 0.05
-TOP_K = 20
 
 # Trainer checkpoints (resume by default, trainer/checkpoints.py), relative to the pipeline root.
 CHECKPOINT_DIR = "checkpoints"

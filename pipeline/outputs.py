@@ -85,6 +85,32 @@ def overall_metrics(evaluation_uri: str) -> dict:
     return values
 
 
+def slice_label(slice_key) -> str:
+    """'column=value, ...' for a TFMA SliceKey proto ('Overall' for the empty key). The value is read from the
+    field that is set (an int64 0 is falsy, so `int64_value or float_value` would print bucket 0 as 0.0)."""
+    parts = []
+    for key in slice_key.single_slice_keys:
+        kind = key.WhichOneof("kind")
+        value = getattr(key, kind) if kind else ""
+        parts.append(f"{key.column}={value.decode() if isinstance(value, bytes) else value}")
+    return ", ".join(parts) or "Overall"
+
+
+def slice_metrics(evaluation_uri: str, metric_names=("example_count", "gap", "hit_at_one", "perr", "map")):
+    """[{"slice": label, "column": slicing column or "", metric: value, ...}] of the evaluated (candidate)
+    model, one row per slice, Overall first."""
+    import tensorflow_model_analysis as tfma
+    rows = []
+    for metrics_for_slice in tfma.load_metrics(evaluation_uri):
+        keys = metrics_for_slice.slice_key.single_slice_keys
+        row = {"slice": slice_label(metrics_for_slice.slice_key), "column": ",".join(k.column for k in keys)}
+        for entry in metrics_for_slice.metric_keys_and_values:
+            if entry.key.name in metric_names and not entry.key.is_diff and entry.key.model_name in ("", "candidate"):
+                row[entry.key.name] = entry.value.double_value.value
+        rows.append(row)
+    return sorted(rows, key=lambda row: (row["column"] != "", row["column"], row["slice"]))
+
+
 def validation_ok(evaluation_uri: str) -> bool:
     import tensorflow_model_analysis as tfma
     return bool(tfma.load_validation_result(evaluation_uri).validation_ok)

@@ -16,12 +16,13 @@ import tensorflow_model_analysis as tfma
 from tfx import v1 as tfx
 
 from evaluator_ext import tfma_metrics
-from inference.components import TOP_K_SIGNATURE, PredictionsCsvExporter
+from inference.components import PredictionsCsvExporter
 from pipeline import configs, uris
 from pipeline.code_fingerprint import CUSTOM_CONFIG_KEY, fingerprint
 from pipeline.validation_gate import AnomaliesGate
+from trainer import signatures
 from trainer.config import TrainerConfig, TuningConfig
-from trainer.run_fn import check_model_matches_data
+from trainer.models import check_model_matches_data
 from transform.normalization import DEFAULT_INPUT_NORMALIZATION
 from transform.preprocessing import NUM_LABELS_BUCKET_KEY, RGB_NORM_BUCKET_KEY, TransformConfig
 from yt8m_tfx import features
@@ -61,10 +62,10 @@ def create_eval_config(gap_threshold: float, top_k: int) -> tfma.EvalConfig:
                 direction=tfma.MetricDirection.HIGHER_IS_BETTER, absolute={"value": -1e-10})))
     return tfma.EvalConfig(
         model_specs=[tfma.ModelSpec(
-            signature_name="serving_default",
-            prediction_key="probabilities",
+            signature_name=signatures.SERVING_SIGNATURE,
+            prediction_key=signatures.PROBABILITIES_OUTPUT,
             label_key=features.LABELS_MULTI_HOT_KEY,
-            preprocessing_function_names=["transform_features"])],
+            preprocessing_function_names=[signatures.TRANSFORM_FEATURES_SIGNATURE])],
         slicing_specs=[
             tfma.SlicingSpec(),
             tfma.SlicingSpec(feature_keys=[NUM_LABELS_BUCKET_KEY]),
@@ -97,14 +98,18 @@ def create_pipeline(
         normalize_frames: bool = False,
         input_normalization: str = DEFAULT_INPUT_NORMALIZATION,
         tuning: Optional[TuningConfig] = None,
+        preprocessing_fn: str = configs.PREPROCESSING_FN,
+        run_fn: str = configs.RUN_FN,
+        tuner_fn: str = configs.TUNER_FN,
 ) -> tfx.dsl.Pipeline:
     """schema_file: the curated schema as the executors see it (default: this checkout's copy for the
     data level; in a container: its path there). trainer_config.frame_features selects frame-level
     SequenceExample input; normalize_frames z-scores frame features (frame-level only); input_normalization
     is the video-level features' normalisation (transform/normalization.py). train_steps 0 lets the Trainer
     derive the steps from trainer_config.num_epochs. tuning adds the Tuner stage (KerasTuner search on the
-    validation split) whose best hyperparameters the Trainer uses."""
-    check_model_matches_data(trainer_config)
+    validation split) whose best hyperparameters the Trainer uses. preprocessing_fn, run_fn and tuner_fn
+    are module paths the executors import (the installed package's, by default)."""
+    check_model_matches_data(trainer_config.model, trainer_config.frame_features)
     if not trainer_config.checkpoint_dir:  # resume-by-default needs a place that outlives one execution
         trainer_config = dataclasses.replace(
             trainer_config, checkpoint_dir=posixpath.join(pipeline_root, configs.CHECKPOINT_DIR))
@@ -130,7 +135,7 @@ def create_pipeline(
     transform = tfx.components.Transform(
         examples=example_gen.outputs["examples"],
         schema=schema_gen.outputs["schema"],
-        preprocessing_fn=configs.PREPROCESSING_FN,
+        preprocessing_fn=preprocessing_fn,
         # Frame-level output would be ~1.4 MB of floats a video; the Trainer applies the graph itself.
         materialize=not frame_level,
         custom_config={**transform_config.to_custom_config(),
@@ -143,7 +148,7 @@ def create_pipeline(
     tuner = None
     if tuning:
         tuner = tfx.components.Tuner(
-            tuner_fn=configs.TUNER_FN,
+            tuner_fn=tuner_fn,
             examples=training_examples,
             transform_graph=transform.outputs["transform_graph"],
             schema=schema_gen.outputs["schema"],
@@ -152,7 +157,7 @@ def create_pipeline(
             custom_config={**trainer_config.to_custom_config(), "tuning": dataclasses.asdict(tuning),
                            **trainer_code})
     trainer = tfx.components.Trainer(
-        run_fn=configs.RUN_FN,
+        run_fn=run_fn,
         hyperparameters=tuner.outputs["best_hyperparameters"] if tuner else None,
         examples=training_examples,
         transform_graph=transform.outputs["transform_graph"],
@@ -189,7 +194,7 @@ def create_pipeline(
             model=trainer.outputs["model"],
             model_blessing=evaluator.outputs["blessing"],
             data_spec=tfx.proto.DataSpec(example_splits=[inference_split]),
-            model_spec=tfx.proto.ModelSpec(model_signature_name=[TOP_K_SIGNATURE]))
+            model_spec=tfx.proto.ModelSpec(model_signature_name=[signatures.TOP_K_SIGNATURE]))
         csv_exporter = PredictionsCsvExporter(inference_result=bulk_inferrer.outputs["inference_result"])
     pusher = tfx.components.Pusher(
         model=trainer.outputs["model"],

@@ -10,7 +10,7 @@ import tf_keras as keras
 from tf_keras.src.saving.serialization_lib import SafeModeScope
 
 from trainer import losses
-from trainer.models import FRAME_LEVEL_MODELS, MODELS, get_model_builder, is_frame_level
+from trainer.models import MODELS, check_model_matches_data, get_model_builder, is_frame_level, model_names
 from trainer.models.frame_level import FrameSampler
 from yt8m_tfx import features
 
@@ -62,10 +62,13 @@ def with_noisy_padding(x, seed=1):
 
 
 def test_registry_marks_frame_level_models():
-    assert FRAME_LEVEL_MODELS == {"FrameLevelLogisticModel", "DbofModel", "LstmModel", "NetVLADModel",
-                                  "NeXtVLADModel"}
-    assert FRAME_LEVEL_MODELS <= set(MODELS)
+    assert model_names(frame_level=True) == ["DbofModel", "FrameLevelLogisticModel", "LstmModel", "NeXtVLADModel",
+                                             "NetVLADModel"]
+    assert sorted(model_names(frame_level=True) + model_names(frame_level=False)) == sorted(MODELS)
     assert is_frame_level("NeXtVLADModel") and not is_frame_level("MoeModel")
+    with pytest.raises(ValueError, match="frame-level models need --frame_features"):
+        check_model_matches_data("DbofModel", frame_features=False)
+    check_model_matches_data("MoeModel", frame_features=False)
 
 
 def one_step(model, run_eagerly):
@@ -79,7 +82,7 @@ def one_step(model, run_eagerly):
     return x, before, loss
 
 
-@pytest.mark.parametrize("name", sorted(FRAME_LEVEL_MODELS))
+@pytest.mark.parametrize("name", model_names(frame_level=True))
 def test_trains_one_step_and_outputs_probabilities(name):
     model = build(name)
     assert sorted(model.input_names) == sorted([*SIZES, features.NUM_FRAMES_KEY])
@@ -148,7 +151,7 @@ def test_frame_sampler_picks_only_valid_frames():
     assert len(set(sampler([frame_index, num_frames], training=True)[0].numpy()[2, :, 0])) > 1
 
 
-@pytest.mark.parametrize("name", sorted(FRAME_LEVEL_MODELS))
+@pytest.mark.parametrize("name", model_names(frame_level=True))
 def test_config_round_trip_rebuilds_the_same_model(name):
     """Every custom layer is registered and its get_config complete (what keras load_model relies on)."""
     model = shared(name)

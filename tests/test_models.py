@@ -4,12 +4,12 @@ import tensorflow as tf
 
 from trainer import losses
 from trainer.config import TrainerConfig
-from trainer.models import FRAME_LEVEL_MODELS, MODELS, get_model_builder
+from trainer.models import get_model_builder, model_names
 from trainer.run_fn import build_compiled_model, model_input_sizes
 from yt8m_tfx import features
 
 
-@pytest.mark.parametrize("name", sorted(set(MODELS) - FRAME_LEVEL_MODELS))
+@pytest.mark.parametrize("name", model_names(frame_level=False))
 def test_model_builds_trains_one_step_and_outputs_probabilities(name):
     config = TrainerConfig(model=name, batch_size=8)
     model = build_compiled_model(config)

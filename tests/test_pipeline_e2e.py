@@ -38,7 +38,8 @@ def _executions_by_state(pipeline_root):
 
 
 def _run_notebook(pipeline_root):
-    """Executes notebooks/tfma_slices.ipynb headless on this pipeline root; returns its GAP table."""
+    """Executes notebooks/tfma_slices.ipynb headless on this pipeline root; checks that no cell prints a warning
+    or writes to stderr and that the plot cell draws a PNG; returns its metrics table."""
     import io
     import nbformat
     import pandas as pd
@@ -52,6 +53,11 @@ def _run_notebook(pipeline_root):
                        resources={"metadata": {"path": notebooks}}).execute()
     finally:
         del os.environ["YT8M_PIPELINE_ROOT"]
+    for cell in notebook.cells[:-1]:
+        for output in cell.get("outputs", []):
+            text = output.get("text", "") + str(output.get("data", {}).get("text/plain", ""))
+            assert output.get("name") != "stderr" and "Warning" not in text and "WARNING" not in text, output
+    assert any("image/png" in output.get("data", {}) for output in notebook.cells[-2].outputs)
     printed = "".join(o.get("text", "") for o in notebook.cells[-1].outputs if o.get("name") == "stdout")
     return pd.read_csv(io.StringIO(printed), index_col="slice")
 
@@ -107,7 +113,11 @@ def test_synthetic_pipeline_end_to_end_then_served_from_cache(tmp_path, syntheti
 
     gap_table = _run_notebook(root)
     assert gap_table.loc["Overall", "gap"] == pytest.approx(metrics["gap"])
+    assert gap_table.loc["Overall", "example_count"] == 60
     assert any(name.startswith("num_labels_bucket=") for name in gap_table.index)
+    assert {f"rgb_norm_bucket={i}" for i in range(4)} <= set(gap_table.index)  # bucket 0 is "0", not "0.0"
+    for row in outputs.slice_metrics(evaluation):  # the notebook shows the Evaluator's numbers
+        assert gap_table.loc[row["slice"], "gap"] == pytest.approx(row["gap"])
 
     rows = _check_predictions_csv(root, os.path.join(synthetic_video_dir, "validate*.tfrecord"))
     # The standalone CLI on the pushed model reproduces the pipeline's CSV.

@@ -78,6 +78,10 @@ def test_unknown_input_normalization_is_a_clear_error():
     from transform.preprocessing import TransformConfig
     with pytest.raises(ValueError, match="Unknown --input_normalization='minmax'"):
         TransformConfig(input_normalization="minmax")
+    with pytest.raises(ValueError, match=r"Unknown transform settings \['input_normalisation'\]"):
+        TransformConfig.from_custom_config({"input_normalisation": "l2", "code_fingerprint": "abc"})
+    assert TransformConfig.from_custom_config({"input_normalization": "zscore", "code_fingerprint": "abc"}) == \
+        TransformConfig(input_normalization="zscore")
 
 
 def test_labels_to_multi_hot():

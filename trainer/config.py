@@ -4,6 +4,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, Dict, Mapping, Optional
 
+from pipeline.code_fingerprint import CUSTOM_CONFIG_KEY
 from trainer.hparam_keys import check_hparam_keys
 from yt8m_tfx import features
 
@@ -30,7 +31,7 @@ class TrainerConfig:
     learning_rate_decay_examples: int = 4_000_000
     clip_gradient_norm: float = 1.0
     regularization_penalty: float = 1.0
-    top_k: int = 20
+    top_k: int = features.TOP_K
     distribution_strategy: str = "auto"  # trainer/distribution.py
     seed: int = 0                    # weights init and shuffling; reruns give the same model
     # Resume (trainer/checkpoints.py): "" disables checkpoints; the pipeline sets <pipeline_root>/checkpoints.
@@ -74,7 +75,7 @@ class TrainerConfig:
     @classmethod
     def from_custom_config(cls, custom_config: Mapping[str, Any] | None) -> "TrainerConfig":
         custom_config = dict(custom_config or {})
-        custom_config.pop("code_fingerprint", None)  # cache key only (pipeline/code_fingerprint.py)
+        custom_config.pop(CUSTOM_CONFIG_KEY, None)  # cache key only
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(custom_config) - known)
         if unknown:

@@ -1,10 +1,5 @@
-"""TFX Trainer entry point (`run_fn`): datasets from the DataAccessor, fit, export signatures.
-
-Exported signatures, all over serialized raw records — tf.Example (video-level) or tf.SequenceExample
-(frame-level) — with the Transform graph inside the model:
-  serving_default     -> {"probabilities": [B, NUM_CLASSES]}            used by TFMA
-  transform_features  -> {"labels_multi_hot": [B, C], "num_labels_bucket", "rgb_norm_bucket"}  TFMA labels, slices
-  predict_top_k       -> {"video_id" [B,1], "top_k_indices" [B,k], "top_k_scores" [B,k]}  used by BulkInferrer
+"""TFX Trainer entry point (`run_fn`): datasets from the DataAccessor, fit, export with the signatures of
+trainer/signatures.py.
 """
 from __future__ import annotations
 
@@ -22,11 +17,11 @@ from absl import logging
 from trainer import checkpoints, data_split, keep_best, losses
 from trainer.config import TrainerConfig, apply_hyperparameters, hyperparameter_values
 from trainer.distribution import make_strategy
-from trainer.models import default_learning_rate, ensemble, get_model_builder, is_frame_level
+from trainer.models import check_model_matches_data, default_learning_rate, ensemble, get_model_builder
 from trainer.optimizers import MultiRateAdam, learning_rate_schedule
+from trainer.signatures import make_signatures
 from trainer.models.video_level import DEFAULT_L2_PENALTY
-from transform.preprocessing import (NUM_LABELS_BUCKET_KEY, NUM_LABELS_BUCKET_MAX, RGB_NORM_BUCKET_KEY,
-                                     labels_to_multi_hot)
+from transform.preprocessing import labels_to_multi_hot
 from yt8m_tfx import features
 
 
@@ -40,13 +35,6 @@ def model_input_names(config: TrainerConfig):
     """Every transformed tensor the model reads: the features, plus num_frames for frame-level models."""
     names = list(model_input_sizes(config))
     return names + [features.NUM_FRAMES_KEY] if config.frame_features else names
-
-
-def check_model_matches_data(config: TrainerConfig):
-    if is_frame_level(config.model) != config.frame_features:
-        level = "frame-level (--frame_features)" if config.frame_features else "video-level"
-        raise ValueError(f"--model={config.model} does not take {level} input; frame-level models need "
-                         f"--frame_features, video-level models must not have it")
 
 
 def input_fn(file_pattern, data_accessor, tf_transform_output, batch_size: int, config: TrainerConfig,
@@ -113,7 +101,7 @@ def total_train_steps(fn_args, config: TrainerConfig) -> int:
 
 def build_compiled_model(config: TrainerConfig, total_steps: int = 0):
     """The model with its loss and optimizer; total_steps (the whole training's) shapes a cosine schedule."""
-    check_model_matches_data(config)
+    check_model_matches_data(config.model, config.frame_features)
     builder = get_model_builder(config.model)
     hparams = dict(config.hparams)
     if config.frame_features:
@@ -129,67 +117,6 @@ def build_compiled_model(config: TrainerConfig, total_steps: int = 0):
                               rate_multipliers=ensemble.rate_multipliers(model, base_learning_rate))
     model.compile(optimizer=optimizer, loss=losses.get_loss(config.label_loss))
     return model
-
-
-def parse_raw_records(serialized, frame_features: bool, with_labels: bool = True):
-    """Serialized tf.Examples / tf.SequenceExamples -> the raw tensors the Transform graph expects."""
-    if frame_features:
-        context_spec, sequence_spec = features.frame_level_feature_specs(tf)
-        if not with_labels:
-            context_spec.pop(features.LABELS_KEY)
-        context, sequence, _ = tf.io.parse_sequence_example(serialized, context_spec, sequence_spec)
-        return {**context, **sequence}
-    spec = dict(features.video_level_feature_spec(tf))
-    if not with_labels:
-        spec.pop(features.LABELS_KEY)
-    return tf.io.parse_example(serialized, spec)
-
-
-def make_signatures(model, tf_transform_output, config: TrainerConfig):
-    model.tft_layer = tf_transform_output.transform_features_layer()
-    input_names = model_input_names(config)
-    examples_spec = tf.TensorSpec(shape=[None], dtype=tf.string, name="examples")
-
-    def predict(serialized):
-        # Serving inputs carry no labels; the Transform graph passes labels through, so none are needed.
-        raw = parse_raw_records(serialized, config.frame_features, with_labels=False)
-        transformed = model.tft_layer(raw)
-        return raw, model({name: transformed[name] for name in input_names})
-
-    @tf.function(input_signature=[examples_spec])
-    def serve(examples):
-        _, probabilities = predict(examples)
-        return {"probabilities": probabilities}
-
-    @tf.function(input_signature=[examples_spec])
-    def predict_top_k(examples):
-        raw, probabilities = predict(examples)
-        top = tf.math.top_k(probabilities, k=config.top_k)
-        return {
-            # [B, 1], not [B]: tfx_bsl's PredictionLog writer needs an array per example.
-            "video_id": tf.expand_dims(raw[features.VIDEO_ID_KEY], 1),
-            "top_k_indices": tf.cast(top.indices, tf.int64),
-            "top_k_scores": top.values,
-        }
-
-    @tf.function(input_signature=[examples_spec])
-    def transform_features(examples):
-        raw = parse_raw_records(examples, config.frame_features)
-        transformed = model.tft_layer(raw)
-        multi_hot = labels_to_multi_hot(raw[features.LABELS_KEY])
-        return {
-            features.LABELS_MULTI_HOT_KEY: multi_hot,
-            # 1, 2, 3, 4 labels, and 5 for "5 or more": every slice keeps enough videos to mean something.
-            NUM_LABELS_BUCKET_KEY: tf.minimum(tf.cast(tf.reduce_sum(multi_hot, axis=1), tf.int64),
-                                              NUM_LABELS_BUCKET_MAX),
-            RGB_NORM_BUCKET_KEY: transformed[RGB_NORM_BUCKET_KEY],
-        }
-
-    return {
-        "serving_default": serve.get_concrete_function(),
-        "predict_top_k": predict_top_k.get_concrete_function(),
-        "transform_features": transform_features.get_concrete_function(),
-    }
 
 
 def run_fn(fn_args):
@@ -254,7 +181,7 @@ def run_fn(fn_args):
     checkpoints.write_training_state(fn_args.model_run_dir, **state)
     tf.io.gfile.makedirs(fn_args.serving_model_dir)
     model.save(fn_args.serving_model_dir, save_format="tf",
-               signatures=make_signatures(model, tf_transform_output, config))
+               signatures=make_signatures(model, tf_transform_output, config, model_input_names(config)))
 
 
 def _steps_per_epoch(fn_args, config: TrainerConfig, total_steps: int) -> int:

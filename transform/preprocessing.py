@@ -19,6 +19,7 @@ from typing import Any, Mapping, Optional
 import tensorflow as tf
 import tensorflow_transform as tft
 
+from pipeline.code_fingerprint import CUSTOM_CONFIG_KEY
 from transform import normalization
 from yt8m_tfx import features
 
@@ -45,8 +46,13 @@ class TransformConfig:
 
     @classmethod
     def from_custom_config(cls, custom_config: Optional[Mapping[str, Any]]) -> "TransformConfig":
+        custom_config = dict(custom_config or {})
+        custom_config.pop(CUSTOM_CONFIG_KEY, None)  # cache key only
         known = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in (custom_config or {}).items() if k in known})
+        unknown = sorted(set(custom_config) - known)
+        if unknown:
+            raise ValueError(f"Unknown transform settings {unknown}; known: {sorted(known)}")
+        return cls(**custom_config)
 
 
 def labels_to_multi_hot(labels: tf.sparse.SparseTensor, num_classes: int = features.NUM_CLASSES) -> tf.Tensor:

@@ -37,8 +37,6 @@ MODELS: Dict[str, ModelSpec] = {
     "NetVLADModel": ModelSpec(vlad.netvlad_model, frame_level=True, learning_rate=0.01),
     "NeXtVLADModel": ModelSpec(vlad.nextvlad_model, frame_level=True, learning_rate=0.01),
 }
-# Models whose inputs are [max_frames, size] per feature plus num_frames (trainer/models/frame_level.py).
-FRAME_LEVEL_MODELS = frozenset(name for name, spec in MODELS.items() if spec.frame_level)
 
 
 def get_model_spec(name: str) -> ModelSpec:
@@ -58,4 +56,16 @@ def default_learning_rate(name: str, hparams: Optional[Mapping] = None) -> float
 
 
 def is_frame_level(name: str) -> bool:
+    """Frame-level models take [max_frames, size] per feature plus num_frames (trainer/models/frame_level.py)."""
     return get_model_spec(name).frame_level
+
+
+def model_names(frame_level: bool):
+    return sorted(name for name, spec in MODELS.items() if spec.frame_level == frame_level)
+
+
+def check_model_matches_data(model: str, frame_features: bool):
+    if is_frame_level(model) != frame_features:
+        level = "frame-level (--frame_features)" if frame_features else "video-level"
+        raise ValueError(f"--model={model} does not take {level} input; frame-level models need "
+                         f"--frame_features, video-level models must not have it")

@@ -1,0 +1,87 @@
+"""The exported model's signatures and their names: the one place the Trainer, Evaluator config,
+BulkInferrer, CSV export and `inference.predict` take them from.
+
+All three take serialized raw records — tf.Example (video-level) or tf.SequenceExample (frame-level) — and
+run the Transform graph inside the model:
+  serving_default     -> {"probabilities": [B, NUM_CLASSES]}                                  TFMA
+  transform_features  -> {"labels_multi_hot": [B, C], "num_labels_bucket", "rgb_norm_bucket"}  TFMA labels, slices
+  predict_top_k       -> {"video_id": [B, 1], "top_k_indices": [B, k], "top_k_scores": [B, k]}  BulkInferrer, CSV
+"""
+from __future__ import annotations
+
+import yt8m_tfx  # noqa: F401  (sets TF_USE_LEGACY_KERAS before tensorflow loads)
+
+import tensorflow as tf
+
+from trainer.config import TrainerConfig
+from transform.preprocessing import (NUM_LABELS_BUCKET_KEY, NUM_LABELS_BUCKET_MAX, RGB_NORM_BUCKET_KEY,
+                                     labels_to_multi_hot)
+from yt8m_tfx import features
+
+SERVING_SIGNATURE = "serving_default"
+TRANSFORM_FEATURES_SIGNATURE = "transform_features"
+TOP_K_SIGNATURE = "predict_top_k"
+PROBABILITIES_OUTPUT = "probabilities"
+VIDEO_ID_OUTPUT = "video_id"
+TOP_K_INDICES_OUTPUT = "top_k_indices"
+TOP_K_SCORES_OUTPUT = "top_k_scores"
+
+
+def parse_raw_records(serialized, frame_features: bool, with_labels: bool = True):
+    """Serialized tf.Examples / tf.SequenceExamples -> the raw tensors the Transform graph expects."""
+    if frame_features:
+        context_spec, sequence_spec = features.frame_level_feature_specs(tf)
+        if not with_labels:
+            context_spec.pop(features.LABELS_KEY)
+        context, sequence, _ = tf.io.parse_sequence_example(serialized, context_spec, sequence_spec)
+        return {**context, **sequence}
+    spec = dict(features.video_level_feature_spec(tf))
+    if not with_labels:
+        spec.pop(features.LABELS_KEY)
+    return tf.io.parse_example(serialized, spec)
+
+
+def make_signatures(model, tf_transform_output, config: TrainerConfig, input_names):
+    model.tft_layer = tf_transform_output.transform_features_layer()
+    examples_spec = tf.TensorSpec(shape=[None], dtype=tf.string, name="examples")
+
+    def predict(serialized):
+        # Serving inputs carry no labels; the Transform graph passes labels through, so none are needed.
+        raw = parse_raw_records(serialized, config.frame_features, with_labels=False)
+        transformed = model.tft_layer(raw)
+        return raw, model({name: transformed[name] for name in input_names})
+
+    @tf.function(input_signature=[examples_spec])
+    def serve(examples):
+        _, probabilities = predict(examples)
+        return {PROBABILITIES_OUTPUT: probabilities}
+
+    @tf.function(input_signature=[examples_spec])
+    def predict_top_k(examples):
+        raw, probabilities = predict(examples)
+        top = tf.math.top_k(probabilities, k=config.top_k)
+        return {
+            # [B, 1], not [B]: tfx_bsl's PredictionLog writer needs an array per example.
+            VIDEO_ID_OUTPUT: tf.expand_dims(raw[features.VIDEO_ID_KEY], 1),
+            TOP_K_INDICES_OUTPUT: tf.cast(top.indices, tf.int64),
+            TOP_K_SCORES_OUTPUT: top.values,
+        }
+
+    @tf.function(input_signature=[examples_spec])
+    def transform_features(examples):
+        raw = parse_raw_records(examples, config.frame_features)
+        transformed = model.tft_layer(raw)
+        multi_hot = labels_to_multi_hot(raw[features.LABELS_KEY])
+        return {
+            features.LABELS_MULTI_HOT_KEY: multi_hot,
+            # 1, 2, 3, 4 labels, and 5 for "5 or more": every slice keeps enough videos to mean something.
+            NUM_LABELS_BUCKET_KEY: tf.minimum(tf.cast(tf.reduce_sum(multi_hot, axis=1), tf.int64),
+                                              NUM_LABELS_BUCKET_MAX),
+            RGB_NORM_BUCKET_KEY: transformed[RGB_NORM_BUCKET_KEY],
+        }
+
+    return {
+        SERVING_SIGNATURE: serve.get_concrete_function(),
+        TOP_K_SIGNATURE: predict_top_k.get_concrete_function(),
+        TRANSFORM_FEATURES_SIGNATURE: transform_features.get_concrete_function(),
+    }
