@@ -100,6 +100,9 @@ def add_training_flags(parser: argparse.ArgumentParser):
                        help="... every this many training examples (default %(default)s)")
     model.add_argument("--clip_gradient_norm", type=float, default=defaults.clip_gradient_norm,
                        help="clip the gradient to this global norm (default %(default)s)")
+    model.add_argument("--weight_decay", type=float, default=defaults.weight_decay,
+                       help="decoupled weight decay (AdamW): each step shrinks every weight by "
+                            "learning rate x this (default %(default)s: plain Adam, as the starter code)")
     model.add_argument("--seed", type=int, default=defaults.seed,
                        help="weights initialisation and shuffling; same seed, same model (default %(default)s)")
     model.add_argument("--start_new_model", type=parse_bool, nargs="?", const=True, default=False,
@@ -143,7 +146,7 @@ def trainer_config_from_flags(args):
         base_learning_rate=args.base_learning_rate or 0.0, learning_rate_schedule=args.learning_rate_schedule,
         learning_rate_decay=args.learning_rate_decay, learning_rate_decay_examples=args.learning_rate_decay_examples,
         clip_gradient_norm=args.clip_gradient_norm, regularization_penalty=args.regularization_penalty,
-        seed=args.seed,
+        weight_decay=args.weight_decay, seed=args.seed,
         top_k=args.top_k, start_new_model=args.start_new_model, checkpoint_steps=args.checkpoint_steps,
         num_epochs=num_epochs, validation_percent=args.validation_percent, patience=args.patience,
         eval_every_steps=args.eval_every_steps,

@@ -1,5 +1,6 @@
 """The whole pipeline, for real, with LocalDagRunner on small data (slow: minutes)."""
 import glob
+import json
 import os
 import re
 
@@ -134,6 +135,16 @@ def test_synthetic_pipeline_end_to_end_then_served_from_cache(tmp_path, syntheti
         assert set(cli) == set(pipeline_row)
         np.testing.assert_allclose([cli[c] for c in sorted(cli)], [pipeline_row[c] for c in sorted(cli)],
                                    rtol=1e-4)
+    # The standalone evaluation CLI on the pushed model and the eval split gives the Evaluator's numbers.
+    from evaluator_ext import evaluate
+    metrics_json = tmp_path / "metrics.json"
+    evaluate.main(["--model_dir", os.path.join(root, "serving_model"), "--eval_data_pattern",
+                   os.path.join(synthetic_video_dir, "validate*.tfrecord"), "--batch_size", "7",
+                   "--output_json", str(metrics_json)])
+    evaluated = json.loads(metrics_json.read_text())
+    assert evaluated["example_count"] == 60
+    for name in ("gap", "hit_at_one", "perr", "map"):
+        assert evaluated[name] == pytest.approx(metrics[name], abs=1e-6), name
     pushed = outputs.latest_artifact_uri(root, "PushedModel")
     assert os.path.exists(os.path.join(pushed, "saved_model.pb"))
     assert glob.glob(os.path.join(root, "serving_model", "*", "saved_model.pb"))  # versioned push

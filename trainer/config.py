@@ -31,6 +31,9 @@ class TrainerConfig:
     learning_rate_decay_examples: int = 4_000_000
     clip_gradient_norm: float = 1.0
     regularization_penalty: float = 1.0
+    # Decoupled weight decay (AdamW, Loshchilov & Hutter): every step shrinks each weight by learning rate x
+    # weight_decay. 0 = plain Adam (the starter code). MlpModel on real data: +0.003 GAP at 0.5 (see recipes).
+    weight_decay: float = 0.0
     top_k: int = features.TOP_K
     distribution_strategy: str = "auto"  # trainer/distribution.py
     seed: int = 0                    # weights init and shuffling; reruns give the same model

@@ -114,6 +114,7 @@ def build_compiled_model(config: TrainerConfig, total_steps: int = 0):
                                            config.batch_size, config.learning_rate_decay,
                                            config.learning_rate_decay_examples)
     optimizer = MultiRateAdam(learning_rate, clipnorm=config.clip_gradient_norm,
+                              weight_decay=config.weight_decay or None,
                               rate_multipliers=ensemble.rate_multipliers(model, base_learning_rate))
     model.compile(optimizer=optimizer, loss=losses.get_loss(config.label_loss))
     return model

@@ -1,0 +1,114 @@
+"""Standalone evaluation of an exported yt8m-tfx model on labelled shards, like the starter code's eval.py.
+
+  python -m evaluator_ext.evaluate --model_dir=tfx_output/serving_model \
+      --eval_data_pattern='/data/yt8m/validate*.tfrecord' [--output_json=metrics.json]
+
+Prints hit@1, PERR, MAP and GAP computed by evaluator_ext.metrics_math — the same code as the pipeline's
+Evaluator, so the numbers agree with it on the same videos. Memory stays bounded: per batch only the top-k
+(score, is positive) pairs are kept (GAP and MAP switch to score bins past ~10M pairs, reporting the bound).
+--model_dir may be a SavedModel or a Pusher destination with numbered versions (the newest is used).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+
+import yt8m_tfx  # noqa: F401  (TF_USE_LEGACY_KERAS before tensorflow loads)
+
+import numpy as np
+
+from evaluator_ext import metrics_math
+from trainer.signatures import PROBABILITIES_OUTPUT, SERVING_SIGNATURE
+from yt8m_tfx import features
+
+
+class StreamingMetrics:
+    """hit@1, PERR, MAP and GAP over batches of (probabilities [B, C], multi-hot labels [B, C])."""
+
+    def __init__(self, top_k: int = features.TOP_K):
+        self.top_k = top_k
+        self.videos = 0
+        self.hit_at_one_sum = 0.0
+        self.perr_sum = 0.0
+        self.gap = metrics_math.GapState()
+        self.map = metrics_math.MapState()
+
+    def add(self, probabilities: np.ndarray, labels: np.ndarray) -> None:
+        self.videos += len(labels)
+        self.hit_at_one_sum += float(metrics_math.hit_at_one_per_video(probabilities, labels).sum())
+        self.perr_sum += float(metrics_math.perr_per_video(probabilities, labels).sum())
+        self.gap.add_videos(probabilities, labels, self.top_k)
+        self.map.add_videos(probabilities, labels, self.top_k)
+
+    def result(self) -> dict:
+        videos = max(self.videos, 1)
+        return {"example_count": self.videos, "hit_at_one": self.hit_at_one_sum / videos,
+                "perr": self.perr_sum / videos, "map": self.map.result(), "gap": self.gap.result(),
+                "gap_error_bound": self.gap.error_bound()}
+
+
+def multi_hot(label_lists, num_classes: int = features.NUM_CLASSES) -> np.ndarray:
+    """[[class ids] per video] -> [B, num_classes] float32 of 0/1; ids outside the vocabulary are an error."""
+    out = np.zeros((len(label_lists), num_classes), np.float32)
+    for row, ids in enumerate(label_lists):
+        ids = np.asarray(ids, np.int64)
+        if ids.size and (ids.min() < 0 or ids.max() >= num_classes):
+            raise ValueError(f"label id outside [0, {num_classes}): {ids.tolist()}")
+        out[row, ids] = 1.0
+    return out
+
+
+def evaluate(model_dir: str, eval_data_pattern: str, batch_size: int = 512, top_k: int = features.TOP_K,
+             frame_features: bool = False) -> dict:
+    import tensorflow as tf
+    from inference.predict import resolve_saved_model
+    files = sorted(tf.io.gfile.glob(eval_data_pattern))
+    if not files:
+        raise FileNotFoundError(f"no files match --eval_data_pattern={eval_data_pattern!r}")
+    model = tf.saved_model.load(resolve_saved_model(model_dir))
+    if SERVING_SIGNATURE not in model.signatures:
+        raise ValueError(f"the model has no {SERVING_SIGNATURE!r} signature (found {list(model.signatures)})")
+    serve = model.signatures[SERVING_SIGNATURE]
+    labels_spec = {features.LABELS_KEY: tf.io.VarLenFeature(tf.int64)}
+    metrics = StreamingMetrics(top_k)
+    started = time.time()
+    for batch in tf.data.TFRecordDataset(files).batch(batch_size):
+        if frame_features:
+            labels = tf.io.parse_sequence_example(batch, context_features=labels_spec)[0][features.LABELS_KEY]
+        else:
+            labels = tf.io.parse_example(batch, labels_spec)[features.LABELS_KEY]
+        if int(tf.size(labels.values)) == 0 and not metrics.videos:
+            raise ValueError(f"{files[0]}: the first videos have no labels; evaluation needs labelled shards "
+                             "(for label-less test shards use inference.predict)")
+        label_lists = tf.RaggedTensor.from_sparse(labels).to_list()
+        probabilities = serve(examples=batch)[PROBABILITIES_OUTPUT].numpy()
+        metrics.add(probabilities, multi_hot(label_lists, probabilities.shape[1]))
+    result = metrics.result()
+    result["seconds"] = time.time() - started
+    result["videos_per_second"] = result["example_count"] / max(result["seconds"], 1e-9)
+    return result
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--model_dir", required=True)
+    p.add_argument("--eval_data_pattern", required=True)
+    p.add_argument("--frame_features", action="store_true", help="the shards are frame-level SequenceExamples")
+    p.add_argument("--batch_size", type=int, default=512)
+    p.add_argument("--top_k", type=int, default=features.TOP_K)
+    p.add_argument("--output_json", default="", help="also write the metrics here")
+    args = p.parse_args(argv)
+    result = evaluate(args.model_dir, args.eval_data_pattern, args.batch_size, args.top_k, args.frame_features)
+    print(f"{result['example_count']} videos: hit@1 {result['hit_at_one']:.4f}  PERR {result['perr']:.4f}  "
+          f"MAP {result['map']:.4f}  GAP {result['gap']:.4f}  ({result['videos_per_second']:.0f} videos/s)")
+    if args.output_json:
+        import tensorflow as tf
+        with tf.io.gfile.GFile(args.output_json, "w") as f:
+            json.dump(result, f, indent=1)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

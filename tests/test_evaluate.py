@@ -1,0 +1,33 @@
+import numpy as np
+import pytest
+
+from evaluator_ext import evaluate, metrics_math
+from tests.reference_metrics import reference_gap
+
+
+def test_streaming_metrics_over_batches_equal_the_whole_array_numbers():
+    rng = np.random.default_rng(0)
+    predictions = rng.random((230, 50)).astype(np.float32)
+    labels = (rng.random((230, 50)) < 0.05).astype(np.float32)
+    labels[np.arange(230), rng.integers(0, 50, 230)] = 1.0  # every video has a label
+    metrics = evaluate.StreamingMetrics(top_k=20)
+    for start in range(0, 230, 64):
+        metrics.add(predictions[start:start + 64], labels[start:start + 64])
+    result = metrics.result()
+    assert result["example_count"] == 230
+    assert result["gap"] == pytest.approx(reference_gap(predictions, labels, 20), abs=1e-6)
+    assert result["hit_at_one"] == pytest.approx(metrics_math.hit_at_one(predictions, labels), abs=1e-9)
+    assert result["perr"] == pytest.approx(metrics_math.perr(predictions, labels), abs=1e-9)
+    assert result["map"] == pytest.approx(metrics_math.mean_ap(predictions, labels, 20), abs=1e-6)
+    assert result["gap_error_bound"] == 0.0
+
+
+def test_multi_hot_checks_the_vocabulary():
+    np.testing.assert_array_equal(evaluate.multi_hot([[0, 2], []], num_classes=3), [[1, 0, 1], [0, 0, 0]])
+    with pytest.raises(ValueError, match="outside"):
+        evaluate.multi_hot([[3]], num_classes=3)
+
+
+def test_missing_files_are_a_clear_error(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no files match"):
+        evaluate.evaluate(str(tmp_path), str(tmp_path / "none*.tfrecord"))
