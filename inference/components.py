@@ -1,4 +1,5 @@
-"""TFX wiring for batch predictions: BulkInferrer's PredictionLogs -> sharded + merged Kaggle CSV.
+"""TFX wiring for batch predictions: BulkInferrer's PredictionLogs -> sharded + merged Kaggle CSV, and the same
+predictions with class names and verticals (predictions_named.csv, one row per video and class).
 
 No `from __future__ import annotations` here: the @component decorator reads real type hints.
 """
@@ -11,40 +12,51 @@ from tensorflow_serving.apis import prediction_log_pb2
 from tfx import v1 as tfx
 from tfx.types.artifact import Artifact
 
-from inference.csv_format import HEADER, format_row
+from inference.csv_format import HEADER, NAMED_HEADER, format_row, named_rows
 from trainer.signatures import TOP_K_INDICES_OUTPUT, TOP_K_SCORES_OUTPUT, VIDEO_ID_OUTPUT
 
 MERGED_FILE_NAME = "predictions.csv"
+NAMED_FILE_NAME = "predictions_named.csv"
 
 
 class PredictionsCsv(Artifact):
-    """A directory of `predictions-*-of-*.csv` shards and, for small runs, one predictions.csv."""
+    """A directory of `predictions-*-of-*.csv` shards (and `predictions_named-*`) and, for small runs, one
+    predictions.csv and one predictions_named.csv."""
     TYPE_NAME = "yt8m.PredictionsCsv"  # <namespace>.<Name>: the form KFP v2 accepts for custom types
 
 
-def prediction_log_to_row(log: prediction_log_pb2.PredictionLog) -> str:
+def prediction_log_to_top_k(log: prediction_log_pb2.PredictionLog):
+    """(video id, [class ids], [scores]) of one video's PredictionLog."""
     outputs = log.predict_log.response.outputs
     video_ids = tf.make_ndarray(outputs[VIDEO_ID_OUTPUT]).reshape(-1)
     if video_ids.size != 1:
         raise ValueError(f"expected one video per PredictionLog, got {video_ids.size}")
-    return format_row(video_ids[0],
-                      tf.make_ndarray(outputs[TOP_K_INDICES_OUTPUT]).reshape(-1),
-                      tf.make_ndarray(outputs[TOP_K_SCORES_OUTPUT]).reshape(-1))
+    return (video_ids[0], tf.make_ndarray(outputs[TOP_K_INDICES_OUTPUT]).reshape(-1),
+            tf.make_ndarray(outputs[TOP_K_SCORES_OUTPUT]).reshape(-1))
 
 
-def merge_shards(shard_paths, merged_path, max_rows: int) -> int:
+def prediction_log_to_row(log: prediction_log_pb2.PredictionLog) -> str:
+    return format_row(*prediction_log_to_top_k(log))
+
+
+def prediction_log_to_named_rows(log: prediction_log_pb2.PredictionLog):
+    from yt8m_tfx.class_names import load_vocabulary  # cached once per worker
+    return named_rows(*prediction_log_to_top_k(log), load_vocabulary())
+
+
+def merge_shards(shard_paths, merged_path, max_rows: int, header: str = HEADER) -> int:
     """Concatenates CSV shards under one header if they hold at most max_rows rows; returns rows."""
 
     def data_lines(path):
         with tf.io.gfile.GFile(path) as f:
             for line in f:
-                if line.strip() and line.rstrip("\n") != HEADER:
+                if line.strip() and line.rstrip("\n") != header:
                     yield line if line.endswith("\n") else line + "\n"
 
     rows = sum(1 for path in shard_paths for _ in data_lines(path))
     if rows <= max_rows:
         with tf.io.gfile.GFile(merged_path, "w") as out:
-            out.write(HEADER + "\n")
+            out.write(header + "\n")
             for path in shard_paths:
                 for line in data_lines(path):
                     out.write(line)
@@ -63,12 +75,19 @@ def PredictionsCsvExporter(
     if not tf.io.gfile.glob(pattern):  # gfile covers local paths too
         raise FileNotFoundError(f"no prediction logs under {inference_result.uri}")
     shard_prefix = os.path.join(predictions.uri, "predictions")
+    named_prefix = os.path.join(predictions.uri, "predictions_named")
     with beam_pipeline as p:
-        _ = (p
-             | "ReadPredictionLogs" >> beam.io.ReadFromTFRecord(
-                 pattern, coder=beam.coders.ProtoCoder(prediction_log_pb2.PredictionLog))
+        logs = p | "ReadPredictionLogs" >> beam.io.ReadFromTFRecord(
+            pattern, coder=beam.coders.ProtoCoder(prediction_log_pb2.PredictionLog))
+        _ = (logs
              | "FormatRows" >> beam.Map(prediction_log_to_row)
              | "WriteShards" >> beam.io.WriteToText(shard_prefix, file_name_suffix=".csv", header=HEADER))
+        _ = (logs
+             | "FormatNamedRows" >> beam.FlatMap(prediction_log_to_named_rows)
+             | "WriteNamedShards" >> beam.io.WriteToText(named_prefix, file_name_suffix=".csv", header=NAMED_HEADER))
     shards = sorted(tf.io.gfile.glob(shard_prefix + "-*.csv"))
     rows = merge_shards(shards, os.path.join(predictions.uri, MERGED_FILE_NAME), merge_max_rows)
+    if rows <= merge_max_rows:
+        merge_shards(sorted(tf.io.gfile.glob(named_prefix + "-*.csv")),
+                     os.path.join(predictions.uri, NAMED_FILE_NAME), float("inf"), header=NAMED_HEADER)
     return {"num_videos": rows}

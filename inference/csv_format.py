@@ -7,7 +7,9 @@ confident scores keep their order in the file instead of tying at 1.
 """
 from __future__ import annotations
 
-from typing import Sequence
+import csv
+import io
+from typing import List, Sequence
 
 import numpy as np
 
@@ -38,6 +40,25 @@ def top_k_rows(video_ids, probabilities: np.ndarray, top_k: int = features.TOP_K
     top = np.argpartition(-probabilities, k - 1, axis=1)[:, :k]
     for video_id, classes, row in zip(video_ids, top, probabilities):
         yield format_row(video_id, classes, row[classes])
+
+
+NAMED_HEADER = "VideoId,Rank,ClassId,ClassName,Vertical,Score"
+
+
+def named_rows(video_id, class_indices: Sequence[int], scores: Sequence[float], vocabulary) -> List[str]:
+    """One CSV line per (video, predicted class), best first, with the class's name and vertical: the
+    predictions.csv pairs in a form a person (or pandas) can read. vocabulary: yt8m_tfx.class_names."""
+    from yt8m_tfx.class_names import display_name
+    if isinstance(video_id, bytes):
+        video_id = video_id.decode("utf-8")
+    order = np.argsort(-np.asarray(scores, np.float64), kind="stable")
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    for rank, i in enumerate(order, start=1):
+        class_id = int(class_indices[i])
+        writer.writerow([video_id, rank, class_id, display_name(vocabulary, class_id),
+                         vocabulary[class_id].vertical, format_score(float(scores[i]))])
+    return out.getvalue().splitlines()
 
 
 def parse_row(line: str):

@@ -16,7 +16,7 @@ import yt8m_tfx  # noqa: F401  (TF_USE_LEGACY_KERAS before tensorflow loads)
 
 from trainer.signatures import TOP_K_INDICES_OUTPUT, TOP_K_SCORES_OUTPUT, TOP_K_SIGNATURE, VIDEO_ID_OUTPUT
 from yt8m_tfx import features
-from inference.csv_format import HEADER, format_row
+from inference.csv_format import HEADER, NAMED_HEADER, format_row, named_rows
 
 
 def resolve_saved_model(model_dir: str) -> str:
@@ -33,9 +33,12 @@ def resolve_saved_model(model_dir: str) -> str:
 
 
 def predict_to_csv(model_dir: str, input_data_pattern: str, output_file: str, top_k: int = features.TOP_K,
-                   batch_size: int = 256) -> int:
-    """Writes the Kaggle CSV for every example matching the pattern; returns the number of videos."""
+                   batch_size: int = 256, named_output_file: str = "") -> int:
+    """Writes the Kaggle CSV for every example matching the pattern, and with named_output_file the same
+    predictions with class names (one row per video and class); returns the number of videos."""
+    import contextlib
     import tensorflow as tf
+    from yt8m_tfx.class_names import load_vocabulary
     files = sorted(tf.io.gfile.glob(input_data_pattern))
     if not files:
         raise FileNotFoundError(f"no files match --input_data_pattern={input_data_pattern!r}")
@@ -44,8 +47,13 @@ def predict_to_csv(model_dir: str, input_data_pattern: str, output_file: str, to
         raise ValueError(f"the model has no {TOP_K_SIGNATURE!r} signature (found {list(model.signatures)})")
     predict = model.signatures[TOP_K_SIGNATURE]
     videos = 0
-    with tf.io.gfile.GFile(output_file, "w") as out:
+    vocabulary = load_vocabulary() if named_output_file else None
+    with contextlib.ExitStack() as files_open:
+        out = files_open.enter_context(tf.io.gfile.GFile(output_file, "w"))
         out.write(HEADER + "\n")
+        named_out = files_open.enter_context(tf.io.gfile.GFile(named_output_file, "w")) if vocabulary else None
+        if named_out:
+            named_out.write(NAMED_HEADER + "\n")
         for batch in tf.data.TFRecordDataset(files).batch(batch_size):
             result = predict(examples=batch)
             if result[TOP_K_INDICES_OUTPUT].shape[1] < top_k:
@@ -55,6 +63,8 @@ def predict_to_csv(model_dir: str, input_data_pattern: str, output_file: str, to
                                                  result[TOP_K_INDICES_OUTPUT].numpy()[:, :top_k],
                                                  result[TOP_K_SCORES_OUTPUT].numpy()[:, :top_k]):
                 out.write(format_row(video_id, classes, scores) + "\n")
+                if named_out:
+                    named_out.write("".join(line + "\n" for line in named_rows(video_id, classes, scores, vocabulary)))
                 videos += 1
     return videos
 
@@ -64,12 +74,14 @@ def main(argv=None):
     p.add_argument("--model_dir", required=True)
     p.add_argument("--input_data_pattern", required=True)
     p.add_argument("--output_file", default="predictions.csv")
+    p.add_argument("--named_output_file", default="",
+                   help="also write the predictions with class names and verticals (one row per video and class)")
     p.add_argument("--top_k", type=int, default=features.TOP_K)
     p.add_argument("--batch_size", type=int, default=256)
     args = p.parse_args(argv)
     started = time.time()
     videos = predict_to_csv(args.model_dir, args.input_data_pattern, args.output_file, args.top_k,
-                            args.batch_size)
+                            args.batch_size, args.named_output_file)
     seconds = time.time() - started
     print(f"wrote {videos} videos to {args.output_file} in {seconds:.1f}s ({videos / seconds:.0f} videos/s)")
     return 0

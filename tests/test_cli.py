@@ -92,9 +92,9 @@ def test_the_starter_codes_training_flags_reach_the_trainer_config():
     from trainer.config import TrainerConfig
     defaults, default_config = TrainerConfig(), _parse()
     for field in ("regularization_penalty", "learning_rate_decay", "learning_rate_decay_examples",
-                  "clip_gradient_norm", "seed"):
+                  "clip_gradient_norm", "seed", "weight_decay"):
         assert getattr(default_config, field) == getattr(defaults, field)
     config = _parse("--regularization_penalty=100", "--learning_rate_decay=0.9",
-                    "--learning_rate_decay_examples=1000", "--clip_gradient_norm=5", "--seed=7")
+                    "--learning_rate_decay_examples=1000", "--clip_gradient_norm=5", "--seed=7", "--weight_decay=0.5")
     assert (config.regularization_penalty, config.learning_rate_decay, config.learning_rate_decay_examples,
-            config.clip_gradient_norm, config.seed) == (100, 0.9, 1000, 5, 7)
+            config.clip_gradient_norm, config.seed, config.weight_decay) == (100, 0.9, 1000, 5, 7, 0.5)

@@ -59,3 +59,28 @@ def test_scores_just_below_one_keep_their_order_instead_of_printing_as_1():
     row = format_row("v", [3, 4], np.array([0.99999976, 0.99999994], np.float32))
     _, classes, scores = parse_row(row)
     assert classes == [4, 3] and scores[0] > scores[1] > 0.9999997
+
+
+def test_vocabulary_names_every_class_and_named_rows_follow_the_kaggle_row():
+    import csv
+    import io
+    from inference.csv_format import NAMED_HEADER, named_rows
+    from yt8m_tfx import class_names, features
+    vocabulary = class_names.load_vocabulary()
+    assert len(vocabulary) == features.NUM_CLASSES
+    assert vocabulary[0] == class_names.ClassInfo("Game", "Games")
+    assert all(info.vertical for info in vocabulary)
+    unnamed = next(i for i, info in enumerate(vocabulary) if not info.name)
+    lines = named_rows(b"vid", [1, 0, unnamed], [0.25, 0.5, 0.125], vocabulary)
+    rows = list(csv.DictReader(io.StringIO("\n".join([NAMED_HEADER] + lines))))
+    assert [(r["VideoId"], r["Rank"], r["ClassId"], r["Score"]) for r in rows] == [
+        ("vid", "1", "0", "0.5"), ("vid", "2", "1", "0.25"), ("vid", "3", str(unnamed), "0.125")]
+    assert rows[1]["ClassName"] == "Video game" and rows[2]["ClassName"] == f"class {unnamed}"
+
+
+def test_vocabulary_with_missing_ids_is_rejected(tmp_path):
+    from yt8m_tfx import class_names
+    path = tmp_path / "vocabulary.csv"
+    path.write_text("Index,Name,Vertical1\n0,a,A\n2,b,B\n")
+    with pytest.raises(ValueError, match="expected class ids 0..2"):
+        class_names.load_vocabulary(str(path), num_classes=3)

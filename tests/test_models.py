@@ -100,6 +100,16 @@ def test_regularization_penalty_scales_the_l2_loss_like_the_starter_code():
     assert l2_loss(0.0) == 0.0
 
 
+def test_weight_decay_shrinks_every_weight_by_rate_times_decay_per_step():
+    model = build_compiled_model(TrainerConfig(model="LogisticModel", base_learning_rate=0.1, weight_decay=0.5))
+    kernel = model.get_layer("predictions_logits").kernel
+    kernel.assign(tf.ones_like(kernel))
+    # A zero gradient isolates the decay: w <- w - lr * decay * w.
+    model.optimizer.apply_gradients([(tf.zeros_like(kernel), kernel)])
+    np.testing.assert_allclose(kernel.numpy(), 1 - 0.1 * 0.5, rtol=1e-6)
+    assert build_compiled_model(TrainerConfig(model="LogisticModel")).optimizer.weight_decay is None
+
+
 def test_moe_log_space_mixture_equals_the_probability_formula():
     from trainer.models.video_level import MixtureOfExpertsLogits
     rng = np.random.default_rng(0)

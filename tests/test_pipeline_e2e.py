@@ -12,7 +12,7 @@ import local_runner
 from inference.csv_format import HEADER, parse_row
 from pipeline import outputs
 from tests.conftest import PROJECT_ROOT, real_shards
-from yt8m_tfx import features
+from yt8m_tfx import class_names, features
 
 pytestmark = pytest.mark.slow
 
@@ -87,6 +87,18 @@ def _check_predictions_csv(pipeline_root, eval_pattern, top_k=20, frame_level=Fa
         classes, scores = rows[video_id]
         np.testing.assert_allclose(scores, p[classes], rtol=1e-4, atol=1e-6)
         assert min(scores) >= np.sort(p)[-top_k] - 1e-6
+    # predictions_named.csv: the same ids, classes and scores, with the vocabulary's names and verticals.
+    import csv
+    vocabulary = class_names.load_vocabulary()
+    with open(os.path.join(csv_dir, "predictions_named.csv"), newline="") as f:
+        named = list(csv.DictReader(f))
+    assert len(named) == top_k * len(rows)
+    for row in named:
+        classes, scores = rows[row["VideoId"]]
+        rank, class_id = int(row["Rank"]), int(row["ClassId"])
+        assert (classes[rank - 1], scores[rank - 1]) == (class_id, float(row["Score"]))
+        assert (row["ClassName"], row["Vertical"]) == (class_names.display_name(vocabulary, class_id),
+                                                       vocabulary[class_id].vertical)
     return rows
 
 
@@ -126,8 +138,9 @@ def test_synthetic_pipeline_end_to_end_then_served_from_cache(tmp_path, syntheti
     cli_csv = str(tmp_path / "cli_predictions.csv")
     predict.main(["--model_dir", os.path.join(root, "serving_model"), "--input_data_pattern",
                   os.path.join(synthetic_video_dir, "validate*.tfrecord"), "--output_file", cli_csv,
-                  "--batch_size", "7"])
+                  "--batch_size", "7", "--named_output_file", str(tmp_path / "cli_named.csv")])
     cli_lines = open(cli_csv).read().splitlines()
+    assert len(open(tmp_path / "cli_named.csv").read().splitlines()) == 1 + 20 * len(rows)
     assert cli_lines[0] == HEADER and len(cli_lines) == len(rows) + 1
     for video_id, classes, scores in map(parse_row, cli_lines[1:]):
         # Same classes and scores; saturated scores (1.0) may tie, so compare per class, not by position.

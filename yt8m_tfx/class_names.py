@@ -1,0 +1,41 @@
+"""Class names and verticals of the YouTube-8M 2018 vocabulary (3,862 classes), for people reading outputs.
+
+The data file is the dataset's own vocabulary.csv trimmed to the columns the project shows (yt8m_tfx/vocabulary/
+README.md: source and licence). Models, metrics and predictions.csv use class ids only; names are added
+to the named predictions CSV and reports.
+"""
+from __future__ import annotations
+
+import csv
+import dataclasses
+import functools
+import os
+from typing import List
+
+from yt8m_tfx import features
+
+VOCABULARY_2018 = os.path.join(os.path.dirname(os.path.abspath(__file__)), "vocabulary", "yt8m_2018.csv")
+
+
+@dataclasses.dataclass(frozen=True)
+class ClassInfo:
+    name: str       # "" for the few classes the dataset left unnamed
+    vertical: str   # the class's first vertical, e.g. "Games"
+
+
+@functools.lru_cache(maxsize=None)
+def load_vocabulary(path: str = VOCABULARY_2018, num_classes: int = features.NUM_CLASSES) -> List[ClassInfo]:
+    """[ClassInfo] indexed by class id; the file must list ids 0..num_classes-1 exactly once."""
+    with open(path, newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    ids = [int(row["Index"]) for row in rows]
+    if sorted(ids) != list(range(num_classes)):
+        raise ValueError(f"{path}: expected class ids 0..{num_classes - 1} once each, got {len(ids)} rows")
+    vocabulary = [ClassInfo("", "")] * num_classes
+    for class_id, row in zip(ids, rows):
+        vocabulary[class_id] = ClassInfo(row["Name"], row["Vertical1"])
+    return vocabulary
+
+
+def display_name(vocabulary: List[ClassInfo], class_id: int) -> str:
+    return vocabulary[class_id].name or f"class {class_id}"
