@@ -24,7 +24,8 @@ from trainer import signatures
 from trainer.config import TrainerConfig, TuningConfig
 from trainer.models import check_model_matches_data
 from transform.normalization import DEFAULT_INPUT_NORMALIZATION
-from transform.preprocessing import NUM_LABELS_BUCKET_KEY, RGB_NORM_BUCKET_KEY, TransformConfig
+from transform.preprocessing import (FIRST_LABEL_VERTICAL_KEY, NUM_LABELS_BUCKET_KEY, RGB_NORM_BUCKET_KEY,
+                                     TransformConfig)
 from yt8m_tfx import features
 from yt8m_tfx.schema import schema_path
 
@@ -70,6 +71,7 @@ def create_eval_config(gap_threshold: float, top_k: int) -> tfma.EvalConfig:
             tfma.SlicingSpec(),
             tfma.SlicingSpec(feature_keys=[NUM_LABELS_BUCKET_KEY]),
             tfma.SlicingSpec(feature_keys=[RGB_NORM_BUCKET_KEY]),
+            tfma.SlicingSpec(feature_keys=[FIRST_LABEL_VERTICAL_KEY]),
         ],
         metrics_specs=[tfma.MetricsSpec(metrics=[
             tfma.MetricConfig(class_name="ExampleCount"),

@@ -129,6 +129,7 @@ def test_synthetic_pipeline_end_to_end_then_served_from_cache(tmp_path, syntheti
     assert gap_table.loc["Overall", "example_count"] == 60
     assert any(name.startswith("num_labels_bucket=") for name in gap_table.index)
     assert {f"rgb_norm_bucket={i}" for i in range(4)} <= set(gap_table.index)  # bucket 0 is "0", not "0.0"
+    assert "first_label_vertical=Games" in gap_table.index  # class 0 ("Game") is the most frequent
     for row in outputs.slice_metrics(evaluation):  # the notebook shows the Evaluator's numbers
         assert gap_table.loc[row["slice"], "gap"] == pytest.approx(row["gap"])
 

@@ -4,7 +4,8 @@ BulkInferrer, CSV export and `inference.predict` take them from.
 All three take serialized raw records — tf.Example (video-level) or tf.SequenceExample (frame-level) — and
 run the Transform graph inside the model:
   serving_default     -> {"probabilities": [B, NUM_CLASSES]}                                  TFMA
-  transform_features  -> {"labels_multi_hot": [B, C], "num_labels_bucket", "rgb_norm_bucket"}  TFMA labels, slices
+  transform_features  -> {"labels_multi_hot": [B, C], "num_labels_bucket", "rgb_norm_bucket",
+                          "first_label_vertical"}                                          TFMA labels, slices
   predict_top_k       -> {"video_id": [B, 1], "top_k_indices": [B, k], "top_k_scores": [B, k]}  BulkInferrer, CSV
 """
 from __future__ import annotations
@@ -14,9 +15,9 @@ import yt8m_tfx  # noqa: F401  (sets TF_USE_LEGACY_KERAS before tensorflow loads
 import tensorflow as tf
 
 from trainer.config import TrainerConfig
-from transform.preprocessing import (NUM_LABELS_BUCKET_KEY, NUM_LABELS_BUCKET_MAX, RGB_NORM_BUCKET_KEY,
-                                     labels_to_multi_hot)
-from yt8m_tfx import features
+from transform.preprocessing import (FIRST_LABEL_VERTICAL_KEY, NO_LABEL_VERTICAL, NUM_LABELS_BUCKET_KEY,
+                                     NUM_LABELS_BUCKET_MAX, RGB_NORM_BUCKET_KEY, labels_to_multi_hot)
+from yt8m_tfx import class_names, features
 
 SERVING_SIGNATURE = "serving_default"
 TRANSFORM_FEATURES_SIGNATURE = "transform_features"
@@ -39,6 +40,13 @@ def parse_raw_records(serialized, frame_features: bool, with_labels: bool = True
     if not with_labels:
         spec.pop(features.LABELS_KEY)
     return tf.io.parse_example(serialized, spec)
+
+
+def first_label_vertical(labels: tf.sparse.SparseTensor) -> tf.Tensor:
+    """[B] string: the 2018 vocabulary's vertical of each video's first label, NO_LABEL_VERTICAL without labels."""
+    verticals = tf.constant([info.vertical for info in class_names.load_vocabulary()])
+    first = tf.RaggedTensor.from_sparse(labels).to_tensor(default_value=-1, shape=[None, 1])[:, 0]
+    return tf.where(first >= 0, tf.gather(verticals, tf.maximum(first, 0)), NO_LABEL_VERTICAL)
 
 
 def make_signatures(model, tf_transform_output, config: TrainerConfig, input_names):
@@ -78,6 +86,7 @@ def make_signatures(model, tf_transform_output, config: TrainerConfig, input_nam
             NUM_LABELS_BUCKET_KEY: tf.minimum(tf.cast(tf.reduce_sum(multi_hot, axis=1), tf.int64),
                                               NUM_LABELS_BUCKET_MAX),
             RGB_NORM_BUCKET_KEY: transformed[RGB_NORM_BUCKET_KEY],
+            FIRST_LABEL_VERTICAL_KEY: first_label_vertical(raw[features.LABELS_KEY]),
         }
 
     return {

@@ -27,6 +27,8 @@ from yt8m_tfx import features
 RGB_NORM_BUCKET_KEY = "rgb_norm_bucket"
 NUM_LABELS_BUCKET_KEY = "num_labels_bucket"
 NUM_LABELS_BUCKET_MAX = 5
+FIRST_LABEL_VERTICAL_KEY = "first_label_vertical"  # the vertical (Games, Autos & Vehicles, ...) of label 1
+NO_LABEL_VERTICAL = "(no label)"
 RGB_NORM_BUCKETS = 4
 
 
