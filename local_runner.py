@@ -94,10 +94,11 @@ def run(args):
     from pipeline import beam_presets, cli, configs, outputs
     from pipeline.pipeline import create_pipeline
     train_pattern, eval_pattern = resolve_data_patterns(args)
-    from pipeline.data_checks import check_shards
+    from pipeline.data_checks import check_labelled, check_shards
     patterns = [train_pattern, eval_pattern] + [p for p in [args.inference_data_pattern] if p]
     if not args.skip_shard_check:
         check_shards(patterns)  # names empty patterns and truncated shards before anything runs
+    check_labelled([train_pattern, eval_pattern], args.frame_features)
     trainer_config = cli.trainer_config_from_flags(args)
     pipeline = create_pipeline(
         pipeline_name=args.pipeline_name,

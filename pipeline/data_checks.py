@@ -116,6 +116,29 @@ def check_shards(patterns: Iterable[str]) -> List[str]:
     return files
 
 
+def first_record_has_labels(path: str, frame_level: bool) -> bool:
+    """Whether the file's first tf.Example (frame-level: SequenceExample context) has a `labels` feature; Kaggle
+    test shards have none."""
+    from yt8m_tfx import features
+    for record in tf.data.TFRecordDataset([path]).take(1):
+        if frame_level:
+            example = tf.train.SequenceExample.FromString(record.numpy())
+            return features.LABELS_KEY in example.context.feature
+        return features.LABELS_KEY in tf.train.Example.FromString(record.numpy()).features.feature
+    return False
+
+
+def check_labelled(patterns: Iterable[str], frame_level: bool) -> None:
+    """Training and evaluation need labels: a label-less (test) shard there is an InputDataError naming it.
+    Checks the first file of each pattern (shards of one set are labelled alike)."""
+    for pattern in patterns:
+        matched = sorted(tf.io.gfile.glob(pattern))
+        if matched and not first_record_has_labels(matched[0], frame_level):
+            raise InputDataError(f"{matched[0]} (from {pattern!r}) has no 'labels': training and evaluation "
+                                 "need labelled videos; label-less shards (e.g. Kaggle test) belong in "
+                                 "--inference_data_pattern")
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m pipeline.data_checks",
                                 description="check TFRecord shards, or write a copy without the bad records")

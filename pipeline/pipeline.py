@@ -185,6 +185,10 @@ def create_pipeline(
         inference_example_gen = tfx.components.ImportExampleGen(
             input_base=inference_base,
             input_config=tfx.proto.Input(splits=[tfx.proto.Input.Split(name="inference", pattern=inference_files)]),
+            # One input split would otherwise be hash-split 2:1 into train/eval, and BulkInferrer, reading the
+            # "inference" split, would predict nothing.
+            output_config=tfx.proto.Output(split_config=tfx.proto.SplitConfig(splits=[
+                tfx.proto.SplitConfig.Split(name="inference", hash_buckets=1)])),
             payload_format=payload_format,
         ).with_id("inference_example_gen")
         extra_components.append(inference_example_gen)

@@ -37,3 +37,22 @@ def synthetic_frame_dir(tmp_path_factory):
     out = tmp_path_factory.mktemp("synthetic_frame")
     synthetic.generate(str(out), train_videos=200, eval_videos=60, shards=2, frame_level=True)
     return str(out)
+
+
+def write_without_labels(pattern, out_dir, prefix="test"):
+    """Copies of the video-level shards matching pattern with the `labels` feature removed (like Kaggle test
+    shards); returns the video ids in order."""
+    import glob
+    import os
+
+    import tensorflow as tf
+    ids = []
+    os.makedirs(out_dir, exist_ok=True)
+    for n, path in enumerate(sorted(glob.glob(pattern))):
+        with tf.io.TFRecordWriter(os.path.join(out_dir, f"{prefix}{n:04d}.tfrecord")) as writer:
+            for record in tf.data.TFRecordDataset([path]):
+                example = tf.train.Example.FromString(record.numpy())
+                del example.features.feature["labels"]
+                ids.append(example.features.feature["id"].bytes_list.value[0].decode())
+                writer.write(example.SerializeToString())
+    return ids

@@ -6,7 +6,9 @@ import pytest
 import tensorflow as tf
 
 import local_runner
-from pipeline.data_checks import InputDataError, check_shards, scan_tfrecord, tfrecord_problem
+from pipeline.data_checks import (InputDataError, check_shards, first_record_has_labels, scan_tfrecord,
+                                  tfrecord_problem)
+from tests.conftest import write_without_labels
 
 
 def test_complete_shards_pass_and_every_truncation_is_caught(synthetic_video_dir, tmp_path):
@@ -33,6 +35,17 @@ def test_runner_names_the_truncated_shard_and_the_empty_pattern(synthetic_video_
     assert f"{bad}: record" in message and "truncated download" in message
     assert f"no file matches '{data / 'test*.tfrecord'}'" in message
     assert os.listdir(tmp_path / "root") == [".run.lock"]  # nothing ran
+
+
+def test_label_less_eval_shards_are_refused_before_anything_runs(synthetic_video_dir, tmp_path, monkeypatch):
+    monkeypatch.setattr("sys.argv", ["local_runner.py"])
+    write_without_labels(synthetic_video_dir + "/validate*.tfrecord", str(tmp_path / "test"))
+    with pytest.raises(InputDataError, match=r"test0000.tfrecord .* has no 'labels'.*--inference_data_pattern"):
+        local_runner.main(["--train_data_pattern", synthetic_video_dir + "/train*.tfrecord",
+                           "--eval_data_pattern", str(tmp_path / "test" / "test*.tfrecord"),
+                           "--pipeline_root", str(tmp_path / "root")])
+    assert os.listdir(tmp_path / "root") == [".run.lock"]  # nothing ran
+    assert first_record_has_labels(synthetic_video_dir + "/validate0000.tfrecord", frame_level=False)
 
 
 def test_check_shards_returns_the_files(synthetic_video_dir):

@@ -122,3 +122,16 @@ def test_search_space_is_around_the_models_learning_rate():
     assert space["base_learning_rate"].max_value == pytest.approx(0.1)
     assert "hparams.moe_num_mixtures" in space
     assert "hparams.moe_num_mixtures" not in {hp.name for hp in search_space(TrainerConfig()).space}
+
+
+def test_the_same_tuning_seed_samples_the_same_trials():
+    # KerasTuner draws a random seed for seed=0 (the default): each run would search different values.
+    from trainer.config import TrainerConfig, TuningConfig
+    from trainer.tuning import make_oracle
+
+    def first_trials(seed):
+        oracle = make_oracle(TrainerConfig(model="MoeModel"), TuningConfig(seed=seed))
+        return [oracle.populate_space(f"t{i}")["values"] for i in range(3)]
+
+    assert first_trials(0) == first_trials(0)
+    assert first_trials(0) != first_trials(1)

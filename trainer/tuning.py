@@ -35,6 +35,14 @@ def search_space(config: TrainerConfig) -> keras_tuner.HyperParameters:
     return hp
 
 
+def make_oracle(config: TrainerConfig, tuning: TuningConfig) -> keras_tuner.oracles.RandomSearchOracle:
+    """Random search over search_space(config); the same TuningConfig.seed samples the same trials.
+    KerasTuner treats seed 0 as "draw a random seed", so the oracle gets seed + 1."""
+    return keras_tuner.oracles.RandomSearchOracle(
+        objective=keras_tuner.Objective(OBJECTIVE, "max"), max_trials=tuning.trials, seed=tuning.seed + 1,
+        hyperparameters=search_space(config), allow_new_entries=False)
+
+
 class Yt8mTuner(base_tuner.BaseTuner):
     """Runs each trial with the project's training code; no Keras model passes through KerasTuner."""
 
@@ -76,10 +84,8 @@ def tuner_fn(fn_args) -> tfx.components.TunerFnResult:
     train = input_fn(fn_args.train_files, fn_args.data_accessor, tf_transform_output, config.batch_size, config,
                      seed=config.seed, part="train")
     validation = validation_input_fn(fn_args.train_files, fn_args.data_accessor, tf_transform_output, config)
-    oracle = keras_tuner.oracles.RandomSearchOracle(
-        objective=keras_tuner.Objective(OBJECTIVE, "max"), max_trials=tuning.trials, seed=tuning.seed,
-        hyperparameters=search_space(config), allow_new_entries=False)
     tuner = Yt8mTuner(config, train, validation, steps=steps,
                       every=keep_best.evaluation_interval(steps_per_epoch, steps),
-                      oracle=oracle, directory=fn_args.working_dir, project_name="yt8m_tuning")
+                      oracle=make_oracle(config, tuning), directory=fn_args.working_dir,
+                      project_name="yt8m_tuning")
     return tfx.components.TunerFnResult(tuner=tuner, fit_kwargs={})
