@@ -63,14 +63,9 @@ def multi_hot(label_lists, num_classes: int = features.NUM_CLASSES) -> np.ndarra
 def evaluate(model_dir: str, eval_data_pattern: str, batch_size: int = 512, top_k: int = features.TOP_K,
              frame_features: bool = False) -> dict:
     import tensorflow as tf
-    from inference.predict import resolve_saved_model
-    files = sorted(tf.io.gfile.glob(eval_data_pattern))
-    if not files:
-        raise FileNotFoundError(f"no files match --eval_data_pattern={eval_data_pattern!r}")
-    model = tf.saved_model.load(resolve_saved_model(model_dir))
-    if SERVING_SIGNATURE not in model.signatures:
-        raise ValueError(f"the model has no {SERVING_SIGNATURE!r} signature (found {list(model.signatures)})")
-    serve = model.signatures[SERVING_SIGNATURE]
+    from inference.predict import load_signature, matching_files
+    files = matching_files(eval_data_pattern, "eval_data_pattern")
+    serve = load_signature(model_dir, SERVING_SIGNATURE)
     labels_spec = {features.LABELS_KEY: tf.io.VarLenFeature(tf.int64)}
     metrics = StreamingMetrics(top_k)
     started = time.time()

@@ -32,6 +32,23 @@ def resolve_saved_model(model_dir: str) -> str:
     raise FileNotFoundError(f"no SavedModel (saved_model.pb) in {model_dir} or its numbered versions")
 
 
+def matching_files(pattern: str, flag: str):
+    import tensorflow as tf
+    files = sorted(tf.io.gfile.glob(pattern))
+    if not files:
+        raise FileNotFoundError(f"no files match --{flag}={pattern!r}")
+    return files
+
+
+def load_signature(model_dir: str, name: str):
+    """The named signature of the SavedModel under model_dir (see resolve_saved_model)."""
+    import tensorflow as tf
+    model = tf.saved_model.load(resolve_saved_model(model_dir))
+    if name not in model.signatures:
+        raise ValueError(f"the model has no {name!r} signature (found {list(model.signatures)})")
+    return model.signatures[name]
+
+
 def predict_to_csv(model_dir: str, input_data_pattern: str, output_file: str, top_k: int = features.TOP_K,
                    batch_size: int = 256, named_output_file: str = "") -> int:
     """Writes the Kaggle CSV for every example matching the pattern, and with named_output_file the same
@@ -39,13 +56,8 @@ def predict_to_csv(model_dir: str, input_data_pattern: str, output_file: str, to
     import contextlib
     import tensorflow as tf
     from yt8m_tfx.class_names import load_vocabulary
-    files = sorted(tf.io.gfile.glob(input_data_pattern))
-    if not files:
-        raise FileNotFoundError(f"no files match --input_data_pattern={input_data_pattern!r}")
-    model = tf.saved_model.load(resolve_saved_model(model_dir))
-    if TOP_K_SIGNATURE not in model.signatures:
-        raise ValueError(f"the model has no {TOP_K_SIGNATURE!r} signature (found {list(model.signatures)})")
-    predict = model.signatures[TOP_K_SIGNATURE]
+    files = matching_files(input_data_pattern, "input_data_pattern")
+    predict = load_signature(model_dir, TOP_K_SIGNATURE)
     videos = 0
     vocabulary = load_vocabulary() if named_output_file else None
     with contextlib.ExitStack() as files_open:
