@@ -69,3 +69,24 @@ def test_frame_level_batch_too_large_for_memory_is_rejected():
     with pytest.raises(ValueError, match="GiB of floats; use --batch_size <= 3106"):
         TrainerConfig(model="DbofModel", frame_features=True, batch_size=4096)
     TrainerConfig(model="DbofModel", frame_features=True, batch_size=1024)  # the seed's default fits (1.3 GiB)
+
+
+def test_inference_shards_stay_one_split_that_bulk_inferrer_reads(tmp_path):
+    # ImportExampleGen hash-splits a single input split 2:1 into train/eval unless told otherwise; then
+    # BulkInferrer, reading the "inference" split, predicts nothing.
+    from google.protobuf import json_format
+    from tfx.proto import bulk_inferrer_pb2, example_gen_pb2
+    from pipeline.pipeline import create_pipeline
+    from trainer.config import TrainerConfig
+    components = _components(create_pipeline(
+        pipeline_name="wiring", pipeline_root=str(tmp_path / "root"),
+        train_data_pattern=f"{tmp_path}/train*.tfrecord", eval_data_pattern=f"{tmp_path}/validate*.tfrecord",
+        trainer_config=TrainerConfig(), train_steps=10, eval_steps=1,
+        inference_data_pattern=f"{tmp_path}/test/test*.tfrecord"))
+    output = json_format.Parse(components["inference_example_gen"].exec_properties["output_config"],
+                               example_gen_pb2.Output())
+    assert [split.name for split in output.split_config.splits] == ["inference"]
+    bulk_inferrer = components["BulkInferrer"]
+    data_spec = json_format.Parse(bulk_inferrer.exec_properties["data_spec"], bulk_inferrer_pb2.DataSpec())
+    assert list(data_spec.example_splits) == ["inference"]
+    assert bulk_inferrer.inputs["examples"].producer_component_id == "inference_example_gen"
