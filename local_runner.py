@@ -34,6 +34,9 @@ def parse_args(argv=None):
     run.add_argument("--disable_cache", action="store_true")
     run.add_argument("--skip_shard_check", action="store_true",
                      help="do not pre-check that every input shard is a complete TFRecord file")
+    run.add_argument("--verbose", action="store_true",
+                     help="print every log line (TFX, Beam, TensorFlow) instead of one line per component; "
+                          "by default they go to <pipeline_root>/logs/run-<time>.log")
     beam_presets.add_beam_flags(p)
     return p.parse_args(argv)
 
@@ -56,7 +59,7 @@ def absolute_path_flags(args):
     return args
 
 
-def resolve_data_patterns(args):
+def resolve_data_patterns(args, say=print):
     """(train pattern, eval pattern); generates synthetic data when none was given."""
     if args.train_data_pattern or args.eval_data_pattern:
         if not (args.train_data_pattern and args.eval_data_pattern):
@@ -70,7 +73,7 @@ def resolve_data_patterns(args):
                                 "synthetic_frame_data" if args.frame_features else "synthetic_data")
         marker = os.path.join(data_dir, f"_COMPLETE_{args.synthetic_videos}")
         if not os.path.exists(marker):  # regenerate only when missing, so reruns hit the cache
-            print(f"Generating {args.synthetic_videos} synthetic training videos in {data_dir} ...")
+            say(f"Generating {args.synthetic_videos} synthetic training videos in {data_dir} ...")
             synthetic.generate(data_dir, train_videos=args.synthetic_videos,
                                eval_videos=max(1, args.synthetic_videos // 4),
                                frame_level=args.frame_features)
@@ -85,15 +88,18 @@ def main(argv=None):
     logging.set_verbosity(logging.INFO)
     args = absolute_path_flags(args)
     from pipeline import run_lock
+    from pipeline.console import RunConsole
     with run_lock.hold(args.pipeline_root):  # a second run on this root is refused, not interleaved
-        run(args)
+        # Everything but component/progress lines and the summary goes to <root>/logs (unless --verbose).
+        with RunConsole(os.path.join(args.pipeline_root, "logs"), verbose=args.verbose) as console:
+            run(args, say=console.line)
 
 
-def run(args):
+def run(args, say=print):
     from tfx import v1 as tfx
     from pipeline import beam_presets, cli, configs, outputs
     from pipeline.pipeline import create_pipeline
-    train_pattern, eval_pattern = resolve_data_patterns(args)
+    train_pattern, eval_pattern = resolve_data_patterns(args, say)
     from pipeline.data_checks import check_labelled, check_shards
     patterns = [train_pattern, eval_pattern] + [p for p in [args.inference_data_pattern] if p]
     if not args.skip_shard_check:
@@ -122,24 +128,25 @@ def run(args):
         run_fn=configs.RUN_FN,
         tuner_fn=configs.TUNER_FN)
     started = time.time()
+    say(f"Running {args.pipeline_name}: {len(pipeline.components)} components")
     tfx.orchestration.LocalDagRunner().run(pipeline)
-    print(f"\nPipeline finished in {time.time() - started:.0f}s. Outputs under {args.pipeline_root}:")
+    say(f"\nPipeline finished in {time.time() - started:.0f}s. Outputs under {args.pipeline_root}:")
     labels = {"ModelEvaluation": "evaluation (TFMA)", "ModelBlessing": "blessing",
               "yt8m.PredictionsCsv": "predictions CSV", "PushedModel": "pushed model"}
     this_run = outputs.latest_run_artifacts(args.pipeline_root, labels)  # never an earlier run's files
     if not outputs.was_pushed(this_run["PushedModel"]):  # the Pusher records unblessed models as pushed=0
         this_run["PushedModel"] = None
     for type_name, label in labels.items():
-        print(f"  {label:18s} {this_run[type_name].uri if this_run[type_name] else '(none)'}")
+        say(f"  {label:18s} {this_run[type_name].uri if this_run[type_name] else '(none)'}")
     evaluation = this_run["ModelEvaluation"] and this_run["ModelEvaluation"].uri
     if evaluation:
         metrics = outputs.overall_metrics(evaluation)
         summary = ", ".join(f"{k}={metrics[k]:.4f}" for k in ("gap", "hit_at_one", "perr") if k in metrics)
         blessed = outputs.validation_ok(evaluation)
-        print(f"  eval: {summary} ({'blessed' if blessed else 'NOT blessed'}, "
+        say(f"  eval: {summary} ({'blessed' if blessed else 'NOT blessed'}, "
               f"threshold GAP >= {args.gap_threshold})")
         if not blessed:
-            print("  The model was not blessed: this run predicted nothing and pushed nothing.")
+            say("  The model was not blessed: this run predicted nothing and pushed nothing.")
 
 
 if __name__ == "__main__":

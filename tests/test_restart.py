@@ -3,6 +3,7 @@ with MLMD left consistent."""
 import glob
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -46,6 +47,17 @@ def test_killed_during_training_then_rerun_resumes_and_completes(tmp_path, synth
 
     second = subprocess.run(command, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=900)
     assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-3000:]
+    # The console (pipeline/console.py): a short stdout with one line per component and training progress;
+    # everything else, TensorFlow's C++ lines included, in the run's log file.
+    console = second.stdout.splitlines()
+    assert len(console) <= 60 and second.stderr == "", second.stdout + second.stderr
+    for component in ("ImportExampleGen", "Transform", "Trainer", "Evaluator", "Pusher"):
+        assert any(re.match(rf"  {component} +\d+ s", line) for line in console), second.stdout
+    assert any(re.search(r"Trainer +step \d+/1500  loss", line) for line in console), second.stdout
+    assert any(line.startswith("  ImportExampleGen") and line.endswith("(cached)") for line in console)
+    log_file = re.search(r"Full log: (\S+)", second.stdout).group(1)
+    log_text = open(log_file).read()
+    assert "Component Trainer is running." in log_text and "Resuming" in log_text
     live_models = [uri for state, uri in _artifacts(root, "Model") if state == "LIVE"]
     assert len(live_models) == 1
     loaded = tf.saved_model.load(os.path.join(live_models[0], "Format-Serving"))

@@ -19,6 +19,7 @@ from trainer.config import TrainerConfig, apply_hyperparameters, hyperparameter_
 from trainer.distribution import make_strategy
 from trainer.models import check_model_matches_data, default_learning_rate, ensemble, get_model_builder
 from trainer.optimizers import MultiRateAdam, learning_rate_schedule
+from trainer.progress import TrainingProgress
 from trainer.signatures import make_signatures
 from trainer.models.video_level import DEFAULT_L2_PENALTY
 from transform.preprocessing import labels_to_multi_hot
@@ -164,11 +165,12 @@ def run_fn(fn_args):
         # Keep-best runs before the checkpoint callback, so a checkpoint never lags its keep-best state.
         callbacks.insert(1, selector)
     remaining = max(0, total_steps - initial_step)
+    callbacks.append(TrainingProgress(total_steps, initial_step, config.batch_size, selector))
     if selector and selector.state.stopped_early:
         logging.info("This training already stopped early at step %d: exporting its best step %d.",
                      initial_step, selector.state.best_step)
     elif remaining:
-        model.fit(train_dataset, steps_per_epoch=remaining, epochs=1, callbacks=callbacks, verbose=2)
+        model.fit(train_dataset, steps_per_epoch=remaining, epochs=1, callbacks=callbacks, verbose=0)
     else:
         logging.info("Checkpoint is already at step %d >= %d steps: exporting it as is.", initial_step, total_steps)
     final_step = int(model.optimizer.iterations.numpy())

@@ -16,7 +16,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import tensorflow as tf
 
 INPUT_NORMALIZATIONS = ("l2", "zscore", "none")
 DEFAULT_INPUT_NORMALIZATION = "l2"
@@ -30,11 +29,13 @@ def check_input_normalization(name: str) -> str:
 
 def l2_normalize(x: tf.Tensor, epsilon: float = 1e-12) -> tf.Tensor:
     """Each row to unit L2 norm (an all-zero row stays zero), like the seed's tf.nn.l2_normalize."""
+    import tensorflow as tf  # here, not at import: the runners' flag parsing reads this module's names
     return tf.math.l2_normalize(x, axis=-1, epsilon=epsilon)
 
 
 def scaled_z_score(x: tf.Tensor, mean: tf.Tensor, std: tf.Tensor) -> tf.Tensor:
     """(x - mean) / std / sqrt(size); a zero-variance dimension is only centred."""
+    import tensorflow as tf
     size = x.shape[-1]
     std = tf.where(std > 0, std, tf.ones_like(std))
     return (x - mean) / std / math.sqrt(size)
