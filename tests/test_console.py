@@ -44,3 +44,19 @@ def test_component_lines_from_tfx_log_records():
     assert lines.lines[3].startswith("  Trainer") and lines.lines[3].endswith(" s")
     assert lines.lines[4] == "  BulkInferrer               skipped"
     assert len(lines.lines) == 5
+
+
+def test_training_progress_logs_every_step_after_the_first_when_asked(caplog):
+    import numpy as np
+    import tf_keras as keras
+    from trainer.progress import PREFIX, TrainingProgress
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2, activation="sigmoid")])
+    model.compile("adam", "binary_crossentropy")
+    x, y = np.zeros((40, 3), np.float32), np.zeros((40, 2), np.float32)
+    with caplog.at_level(logging.INFO):
+        model.fit(x, y, batch_size=8, epochs=1, verbose=0,
+                  callbacks=[TrainingProgress(total_steps=15, initial_step=10, batch_size=8, every_seconds=0)])
+    lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith(PREFIX)]
+    # 5 steps from step 10: the first (graph tracing) gives no rate; steps 12..15 are reported.
+    assert [line.split()[3] for line in lines] == ["12/15", "13/15", "14/15", "15/15"]
+    assert lines[-1].split("  ")[-1] == "0:00 left"

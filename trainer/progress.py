@@ -31,18 +31,17 @@ class TrainingProgress(keras.callbacks.Callback):
         super().__init__()
         self.total_steps, self.initial_step, self.batch_size = total_steps, initial_step, batch_size
         self.keep_best, self.every_seconds = keep_best, every_seconds
-        self._started = self._last = None
-
-    def on_train_begin(self, logs=None):
-        self._started = self._last = time.monotonic()
+        self._first_batch_end = self._last = None
 
     def on_train_batch_end(self, batch, logs=None):
         step, now = self.initial_step + batch + 1, time.monotonic()
+        if self._first_batch_end is None:  # the first batch includes tracing the graph: not a rate to report
+            self._first_batch_end = self._last = now
+            return
         if now - self._last < self.every_seconds and step < self.total_steps:
             return
         self._last = now
-        done = batch + 1
-        rate = done / max(now - self._started, 1e-9)
+        rate = batch / max(now - self._first_batch_end, 1e-9)
         history = self.keep_best.state.history if self.keep_best is not None else []
         logging.info("%s", progress_message(step, self.total_steps, float((logs or {}).get("loss", float("nan"))),
                                             rate * self.batch_size, (self.total_steps - step) / rate,
