@@ -20,7 +20,7 @@ import yt8m_tfx  # noqa: F401  (TF_USE_LEGACY_KERAS before tensorflow loads)
 import numpy as np
 
 from evaluator_ext import metrics_math
-from trainer.signatures import PROBABILITIES_OUTPUT, SERVING_SIGNATURE
+from trainer.signatures import PROBABILITIES_OUTPUT, SERVING_SIGNATURE, TRANSFORM_FEATURES_SIGNATURE
 from yt8m_tfx import features
 
 
@@ -49,37 +49,21 @@ class StreamingMetrics:
                 "gap_error_bound": self.gap.error_bound()}
 
 
-def multi_hot(label_lists, num_classes: int = features.NUM_CLASSES) -> np.ndarray:
-    """[[class ids] per video] -> [B, num_classes] float32 of 0/1; ids outside the vocabulary are an error."""
-    out = np.zeros((len(label_lists), num_classes), np.float32)
-    for row, ids in enumerate(label_lists):
-        ids = np.asarray(ids, np.int64)
-        if ids.size and (ids.min() < 0 or ids.max() >= num_classes):
-            raise ValueError(f"label id outside [0, {num_classes}): {ids.tolist()}")
-        out[row, ids] = 1.0
-    return out
-
-
-def evaluate(model_dir: str, eval_data_pattern: str, batch_size: int = 512, top_k: int = features.TOP_K,
-             frame_features: bool = False) -> dict:
+def evaluate(model_dir: str, eval_data_pattern: str, batch_size: int = 512, top_k: int = features.TOP_K) -> dict:
+    """Scores and labels both come from the model's own signatures — the ones the Evaluator uses — so the
+    records are parsed exactly as there, video- or frame-level alike."""
     import tensorflow as tf
-    from inference.predict import load_signature, matching_files
+    from inference.predict import load_signatures, matching_files
     files = matching_files(eval_data_pattern, "eval_data_pattern")
-    serve = load_signature(model_dir, SERVING_SIGNATURE)
-    labels_spec = {features.LABELS_KEY: tf.io.VarLenFeature(tf.int64)}
+    serve, transform_features = load_signatures(model_dir, SERVING_SIGNATURE, TRANSFORM_FEATURES_SIGNATURE)
     metrics = StreamingMetrics(top_k)
     started = time.time()
     for batch in tf.data.TFRecordDataset(files).batch(batch_size):
-        if frame_features:
-            labels = tf.io.parse_sequence_example(batch, context_features=labels_spec)[0][features.LABELS_KEY]
-        else:
-            labels = tf.io.parse_example(batch, labels_spec)[features.LABELS_KEY]
-        if int(tf.size(labels.values)) == 0 and not metrics.videos:
+        labels = transform_features(examples=batch)[features.LABELS_MULTI_HOT_KEY].numpy()
+        if not labels.any() and not metrics.videos:
             raise ValueError(f"{files[0]}: the first videos have no labels; evaluation needs labelled shards "
                              "(for label-less test shards use inference.predict)")
-        label_lists = tf.RaggedTensor.from_sparse(labels).to_list()
-        probabilities = serve(examples=batch)[PROBABILITIES_OUTPUT].numpy()
-        metrics.add(probabilities, multi_hot(label_lists, probabilities.shape[1]))
+        metrics.add(serve(examples=batch)[PROBABILITIES_OUTPUT].numpy(), labels)
     result = metrics.result()
     result["seconds"] = time.time() - started
     result["videos_per_second"] = result["example_count"] / max(result["seconds"], 1e-9)
@@ -90,12 +74,11 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model_dir", required=True)
     p.add_argument("--eval_data_pattern", required=True)
-    p.add_argument("--frame_features", action="store_true", help="the shards are frame-level SequenceExamples")
     p.add_argument("--batch_size", type=int, default=512)
     p.add_argument("--top_k", type=int, default=features.TOP_K)
     p.add_argument("--output_json", default="", help="also write the metrics here")
     args = p.parse_args(argv)
-    result = evaluate(args.model_dir, args.eval_data_pattern, args.batch_size, args.top_k, args.frame_features)
+    result = evaluate(args.model_dir, args.eval_data_pattern, args.batch_size, args.top_k)
     print(f"{result['example_count']} videos: hit@1 {result['hit_at_one']:.4f}  PERR {result['perr']:.4f}  "
           f"MAP {result['map']:.4f}  GAP {result['gap']:.4f}  ({result['videos_per_second']:.0f} videos/s)")
     if args.output_json:

@@ -40,13 +40,14 @@ def matching_files(pattern: str, flag: str):
     return files
 
 
-def load_signature(model_dir: str, name: str):
-    """The named signature of the SavedModel under model_dir (see resolve_saved_model)."""
+def load_signatures(model_dir: str, *names: str):
+    """The named signatures of the SavedModel under model_dir (see resolve_saved_model), loaded once."""
     import tensorflow as tf
     model = tf.saved_model.load(resolve_saved_model(model_dir))
-    if name not in model.signatures:
-        raise ValueError(f"the model has no {name!r} signature (found {list(model.signatures)})")
-    return model.signatures[name]
+    missing = [name for name in names if name not in model.signatures]
+    if missing:
+        raise ValueError(f"the model has no {missing[0]!r} signature (found {list(model.signatures)})")
+    return [model.signatures[name] for name in names]
 
 
 def predict_to_csv(model_dir: str, input_data_pattern: str, output_file: str, top_k: int = features.TOP_K,
@@ -57,7 +58,7 @@ def predict_to_csv(model_dir: str, input_data_pattern: str, output_file: str, to
     import tensorflow as tf
     from yt8m_tfx.class_names import load_vocabulary
     files = matching_files(input_data_pattern, "input_data_pattern")
-    predict = load_signature(model_dir, TOP_K_SIGNATURE)
+    (predict,) = load_signatures(model_dir, TOP_K_SIGNATURE)
     videos = 0
     vocabulary = load_vocabulary() if named_output_file else None
     with contextlib.ExitStack() as files_open:

@@ -131,10 +131,8 @@ class RunConsole:
             os.close(fd)
         self._out.close()
         self.active = False
-        if self.log_path:
-            print(f"Full log: {self.log_path}")
         if exc is not None and not isinstance(exc, SystemExit):  # sys.exit prints its own message
             running = self._handler.running
-            where = f" in {running}" if running else ""
-            print(f"\nFAILED{where}: {type(exc).__name__}: {exc}\nFull log: {self.log_path}", file=sys.stderr)
+            print(f"\nFAILED{f' in {running}' if running else ''}: {type(exc).__name__}: {exc}", file=sys.stderr)
+        print(f"Full log: {self.log_path}")
         return False

@@ -53,7 +53,7 @@ def test_training_progress_logs_every_step_after_the_first_when_asked(caplog):
     model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2, activation="sigmoid")])
     model.compile("adam", "binary_crossentropy")
     x, y = np.zeros((40, 3), np.float32), np.zeros((40, 2), np.float32)
-    with caplog.at_level(logging.INFO):
+    with caplog.at_level(logging.INFO, logger="absl"):  # absl's own level is WARNING unless a runner sets it
         model.fit(x, y, batch_size=8, epochs=1, verbose=0,
                   callbacks=[TrainingProgress(total_steps=15, initial_step=10, batch_size=8, every_seconds=0)])
     lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith(PREFIX)]

@@ -22,12 +22,6 @@ def test_streaming_metrics_over_batches_equal_the_whole_array_numbers():
     assert result["gap_error_bound"] == 0.0
 
 
-def test_multi_hot_checks_the_vocabulary():
-    np.testing.assert_array_equal(evaluate.multi_hot([[0, 2], []], num_classes=3), [[1, 0, 1], [0, 0, 0]])
-    with pytest.raises(ValueError, match="outside"):
-        evaluate.multi_hot([[3]], num_classes=3)
-
-
 def test_missing_files_are_a_clear_error(tmp_path):
     with pytest.raises(FileNotFoundError, match="no files match"):
         evaluate.evaluate(str(tmp_path), str(tmp_path / "none*.tfrecord"))

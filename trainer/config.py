@@ -32,7 +32,8 @@ class TrainerConfig:
     clip_gradient_norm: float = 1.0
     regularization_penalty: float = 1.0
     # Decoupled weight decay (AdamW, Loshchilov & Hutter): every step shrinks each weight by learning rate x
-    # weight_decay. 0 = plain Adam (the starter code). MlpModel on real data: +0.003 GAP at 0.5 (see recipes).
+    # weight_decay. 0 = plain Adam (the starter code). On real data one MlpModel gains 0.003 GAP at 0.5; the
+    # recipes' ensemble and 1024-unit MLP gain nothing, so they do not use it (bench/results/video_models.json).
     weight_decay: float = 0.0
     top_k: int = features.TOP_K
     distribution_strategy: str = "auto"  # trainer/distribution.py

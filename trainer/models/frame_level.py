@@ -12,7 +12,7 @@ from typing import Dict, List, Mapping
 import tensorflow as tf
 import tf_keras as keras
 
-from trainer.models.video_level import DEFAULT_L2_PENALTY, DEFAULT_MOE_NUM_MIXTURES, logistic_head, moe_head
+from trainer.models.video_level import DEFAULT_L2_PENALTY, logistic_head, moe_head, moe_num_mixtures
 from yt8m_tfx import features
 
 _SERIALIZABLE = "yt8m_tfx"
@@ -141,7 +141,7 @@ def dbof_model(input_sizes: Mapping[str, int], num_classes: int, hparams: Mappin
     if add_batch_norm:
         x = keras.layers.BatchNormalization(name="hidden1_bn")(x)
     x = keras.layers.ReLU(max_value=6.0, name="hidden1_relu6")(x)
-    outputs = moe_head(x, num_classes, int(hparams.get("moe_num_mixtures", DEFAULT_MOE_NUM_MIXTURES)),
+    outputs = moe_head(x, num_classes, moe_num_mixtures(hparams),
                        hparams.get("l2_penalty", DEFAULT_L2_PENALTY))
     return keras.Model(inputs=inputs, outputs=outputs, name="DbofModel")
 
@@ -158,6 +158,6 @@ def lstm_model(input_sizes: Mapping[str, int], num_classes: int, hparams: Mappin
         # Masked steps carry the state forward, so the final output is the one at frame num_frames - 1
         # (the starter's dynamic_rnn sequence_length). unit_forget_bias matches BasicLSTMCell's forget_bias=1.
         x = keras.layers.LSTM(cells, return_sequences=i < layers - 1, name=f"lstm_{i}")(x, mask=mask)
-    outputs = moe_head(x, num_classes, int(hparams.get("moe_num_mixtures", DEFAULT_MOE_NUM_MIXTURES)),
+    outputs = moe_head(x, num_classes, moe_num_mixtures(hparams),
                        hparams.get("l2_penalty", DEFAULT_L2_PENALTY))
     return keras.Model(inputs=inputs, outputs=outputs, name="LstmModel")

@@ -16,8 +16,8 @@ from typing import Mapping
 
 import tf_keras as keras
 
-from trainer.models.video_level import (DEFAULT_L2_PENALTY, DEFAULT_MOE_NUM_MIXTURES, input_dropout, logistic_head,
-                                        moe_head, video_inputs)
+from trainer.models.video_level import (DEFAULT_L2_PENALTY, input_dropout, logistic_head, moe_head,
+                                        moe_num_mixtures, video_inputs)
 
 HEADS = ("logistic", "moe")
 
@@ -50,7 +50,7 @@ def mlp_model(input_sizes: Mapping[str, int], num_classes: int, hparams: Mapping
     if dropout > 0:
         x = keras.layers.Dropout(dropout, name="hidden_dropout")(x)
     if head == "moe":
-        outputs = moe_head(x, num_classes, int(hparams.get("moe_num_mixtures", DEFAULT_MOE_NUM_MIXTURES)), l2_penalty)
+        outputs = moe_head(x, num_classes, moe_num_mixtures(hparams), l2_penalty)
     else:
         outputs = logistic_head(x, num_classes, l2_penalty)
     return keras.Model(inputs=inputs, outputs=outputs, name="MlpModel")

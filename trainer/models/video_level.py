@@ -72,6 +72,10 @@ def moe_head(x, num_classes: int, num_mixtures: int = DEFAULT_MOE_NUM_MIXTURES, 
     return keras.layers.Activation("sigmoid", name=name)(logits)
 
 
+def moe_num_mixtures(hparams: Mapping) -> int:
+    return int(hparams.get("moe_num_mixtures", DEFAULT_MOE_NUM_MIXTURES))
+
+
 def input_dropout(x, hparams: Mapping, default: float = DEFAULT_INPUT_DROPOUT):
     """Dropout on the (normalised) input features: the regulariser that lets a linear model on ~20k videos
     train longer before it memorises them (measured: bench/results/video_models.json)."""
@@ -91,6 +95,6 @@ def moe_model(input_sizes: Mapping[str, int], num_classes: int, hparams: Mapping
     hparams = hparams or {}
     inputs, x = video_inputs(input_sizes)
     x = input_dropout(x, hparams)
-    outputs = moe_head(x, num_classes, int(hparams.get("moe_num_mixtures", DEFAULT_MOE_NUM_MIXTURES)),
+    outputs = moe_head(x, num_classes, moe_num_mixtures(hparams),
                        hparams.get("l2_penalty", DEFAULT_L2_PENALTY))
     return keras.Model(inputs=inputs, outputs=outputs, name="MoeModel")

@@ -14,7 +14,7 @@ import tensorflow as tf
 import tf_keras as keras
 
 from trainer.models.frame_level import FrameSampler, ValidFrameMask, frame_inputs, normal_init
-from trainer.models.video_level import DEFAULT_L2_PENALTY, DEFAULT_MOE_NUM_MIXTURES, moe_head
+from trainer.models.video_level import DEFAULT_L2_PENALTY, moe_head, moe_num_mixtures
 
 _SERIALIZABLE = "yt8m_tfx"
 
@@ -145,7 +145,7 @@ def netvlad_model(input_sizes: Mapping[str, int], num_classes: int, hparams: Map
             gates = keras.layers.BatchNormalization(name="gating_bn")(gates)
         gates = keras.layers.Activation("sigmoid", name="gating_sigmoid")(gates)
         x = keras.layers.Multiply(name="context_gating")([x, gates])
-    outputs = moe_head(x, num_classes, int(hparams.get("moe_num_mixtures", DEFAULT_MOE_NUM_MIXTURES)),
+    outputs = moe_head(x, num_classes, moe_num_mixtures(hparams),
                        hparams.get("l2_penalty", DEFAULT_L2_PENALTY))
     return keras.Model(inputs=inputs, outputs=outputs, name="NetVLADModel")
 
@@ -189,6 +189,6 @@ def nextvlad_model(input_sizes: Mapping[str, int], num_classes: int, hparams: Ma
     gates = keras.layers.Dense(hidden_size, use_bias=False, activation="sigmoid", kernel_initializer="he_normal",
                                name="gating_excite")(gates)
     x = keras.layers.Multiply(name="context_gating")([x, gates])
-    outputs = moe_head(x, num_classes, int(hparams.get("moe_num_mixtures", DEFAULT_MOE_NUM_MIXTURES)),
+    outputs = moe_head(x, num_classes, moe_num_mixtures(hparams),
                        hparams.get("l2_penalty", DEFAULT_L2_PENALTY))
     return keras.Model(inputs=inputs, outputs=outputs, name="NeXtVLADModel")
