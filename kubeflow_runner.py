@@ -47,6 +47,21 @@ def require_kfp():
                          " (or pip install '.[kubeflow]')") from None
 
 
+def pipeline_dataset(args) -> str:
+    """--dataset; else the release detected from local data; else (bucket URIs, not read at compile time)
+    the default release, said on the console."""
+    if args.dataset:
+        return args.dataset
+    from pipeline import uris
+    from yt8m_tfx import features
+    if uris.is_uri(args.train_data_pattern):
+        print(f"--dataset not given: compiling for {features.DEFAULT_DATASET} (data on {args.train_data_pattern} "
+              f"is not read at compile time; pass --dataset=yt8m-2017 for the 2017 release)")
+        return features.DEFAULT_DATASET
+    from pipeline.data_checks import detect_dataset
+    return detect_dataset([args.train_data_pattern, args.eval_data_pattern], args.frame_features)
+
+
 def compile_pipeline(args) -> str:
     require_kfp()
     from tfx import v1 as tfx
@@ -54,12 +69,13 @@ def compile_pipeline(args) -> str:
     from pipeline.pipeline import create_pipeline
     from yt8m_tfx.schema import schema_path
 
+    dataset = pipeline_dataset(args)
     pipeline = create_pipeline(
         pipeline_name=args.pipeline_name,
         pipeline_root=args.pipeline_root,
         train_data_pattern=args.train_data_pattern,
         eval_data_pattern=args.eval_data_pattern,
-        trainer_config=cli.trainer_config_from_flags(args),
+        trainer_config=cli.trainer_config_from_flags(args, dataset),
         train_steps=cli.training_length(args)[0],
         eval_steps=args.eval_steps,
         gap_threshold=args.gap_threshold,
@@ -67,7 +83,7 @@ def compile_pipeline(args) -> str:
         inference_data_pattern=args.inference_data_pattern,
         # Executors run in the image, so the schema path is the one inside it.
         schema_file=os.path.join(args.container_project_root, "pipeline", "schema",
-                                 os.path.relpath(schema_path(args.frame_features), SCHEMA_DIR)),
+                                 os.path.relpath(schema_path(args.frame_features, dataset), SCHEMA_DIR)),
         normalize_frames=args.normalize_frames,
         input_normalization=args.input_normalization,
         tuning=cli.tuning_config_from_flags(args),

@@ -68,15 +68,19 @@ def resolve_data_patterns(args, say=print):
     from pipeline import configs
     data_dir = args.data_dir
     if not data_dir:
+        from yt8m_tfx import features
         from yt8m_tfx.data import synthetic
+        dataset = args.dataset or features.DEFAULT_DATASET
         data_dir = os.path.join(args.pipeline_root,
-                                "synthetic_frame_data" if args.frame_features else "synthetic_data")
+                                ("synthetic_frame_data" if args.frame_features else "synthetic_data")
+                                + ("" if dataset == features.DEFAULT_DATASET else f"_{dataset}"))
         marker = os.path.join(data_dir, f"_COMPLETE_{args.synthetic_videos}")
         if not os.path.exists(marker):  # regenerate only when missing, so reruns hit the cache
             say(f"Generating {args.synthetic_videos} synthetic training videos in {data_dir} ...")
             synthetic.generate(data_dir, train_videos=args.synthetic_videos,
                                eval_videos=max(1, args.synthetic_videos // 4),
-                               frame_level=args.frame_features)
+                               frame_level=args.frame_features,
+                               config=synthetic.SyntheticConfig(dataset=dataset))
             open(marker, "w").close()
     return (os.path.join(data_dir, configs.TRAIN_DATA_PATTERN),
             os.path.join(data_dir, configs.EVAL_DATA_PATTERN))
@@ -100,12 +104,17 @@ def run(args, say=print):
     from pipeline import beam_presets, cli, configs, outputs
     from pipeline.pipeline import create_pipeline
     train_pattern, eval_pattern = resolve_data_patterns(args, say)
-    from pipeline.data_checks import check_labelled, check_shards
+    from pipeline.data_checks import check_labelled, check_shards, detect_dataset
+    from yt8m_tfx import features
     patterns = [train_pattern, eval_pattern] + [p for p in [args.inference_data_pattern] if p]
     if not args.skip_shard_check:
         check_shards(patterns)  # names empty patterns and truncated shards before anything runs
     check_labelled([train_pattern, eval_pattern], args.frame_features)
-    trainer_config = cli.trainer_config_from_flags(args)
+    dataset = detect_dataset(patterns, args.frame_features, args.dataset)
+    release = features.release(dataset)
+    say(f"Dataset {dataset}: '{release.id_key}' ids, {release.num_classes} classes"
+        + ("" if args.dataset else " (detected from the data)"))
+    trainer_config = cli.trainer_config_from_flags(args, dataset)
     pipeline = create_pipeline(
         pipeline_name=args.pipeline_name,
         pipeline_root=args.pipeline_root,
@@ -147,6 +156,18 @@ def run(args, say=print):
               f"threshold GAP >= {args.gap_threshold})")
         if not blessed:
             say("  The model was not blessed: this run predicted nothing and pushed nothing.")
+        write_run_report(args.pipeline_root, say)
+
+
+def write_run_report(pipeline_root: str, say=print):
+    """The HTML report of this run (pipeline/report.py); a failure to draw it does not fail the run."""
+    from absl import logging
+    from pipeline import report
+    try:
+        say(f"  report             {report.write_report(pipeline_root)}")
+    except Exception as error:  # noqa: BLE001 (the pipeline itself succeeded; the log has the traceback)
+        logging.exception("run report")
+        say(f"  report not written ({type(error).__name__}: {error}); see the log")
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ from tfx.types.artifact import Artifact
 
 from inference.csv_format import HEADER, NAMED_HEADER, format_row, named_rows
 from trainer.signatures import TOP_K_INDICES_OUTPUT, TOP_K_SCORES_OUTPUT, VIDEO_ID_OUTPUT
+from yt8m_tfx import features
 
 MERGED_FILE_NAME = "predictions.csv"
 NAMED_FILE_NAME = "predictions_named.csv"
@@ -39,9 +40,9 @@ def prediction_log_to_row(log: prediction_log_pb2.PredictionLog) -> str:
     return format_row(*prediction_log_to_top_k(log))
 
 
-def prediction_log_to_named_rows(log: prediction_log_pb2.PredictionLog):
-    from yt8m_tfx.class_names import load_vocabulary  # cached once per worker
-    return named_rows(*prediction_log_to_top_k(log), load_vocabulary())
+def prediction_log_to_named_rows(log: prediction_log_pb2.PredictionLog, dataset: str):
+    from yt8m_tfx.class_names import vocabulary_of  # cached once per worker
+    return named_rows(*prediction_log_to_top_k(log), vocabulary_of(dataset))
 
 
 def merge_shards(shard_paths, merged_path, max_rows: int, header: str = HEADER) -> int:
@@ -67,10 +68,14 @@ def merge_shards(shard_paths, merged_path, max_rows: int, header: str = HEADER) 
 def PredictionsCsvExporter(
         inference_result: tfx.dsl.components.InputArtifact[tfx.types.standard_artifacts.InferenceResult],
         predictions: tfx.dsl.components.OutputArtifact[PredictionsCsv],
+        dataset: tfx.dsl.components.Parameter[str] = features.DEFAULT_DATASET,
         merge_max_rows: tfx.dsl.components.Parameter[int] = 5_000_000,
         beam_pipeline: tfx.dsl.components.BeamComponentParameter[beam.Pipeline] = None,
 ) -> TypedDict("PredictionsCsvExporterOutputs", {"num_videos": int}):
-    """Writes `VideoId,LabelConfidencePairs` CSV shards with Beam, then merges small runs into one file."""
+    """Writes `VideoId,LabelConfidencePairs` CSV shards with Beam, then merges small runs into one file; for a
+    release with a shipped vocabulary (`dataset`) also the named CSV."""
+    from yt8m_tfx.class_names import vocabulary_of
+    with_names = vocabulary_of(dataset) is not None
     pattern = os.path.join(inference_result.uri, "*.gz")
     if not tf.io.gfile.glob(pattern):  # gfile covers local paths too
         raise FileNotFoundError(f"no prediction logs under {inference_result.uri}")
@@ -82,12 +87,14 @@ def PredictionsCsvExporter(
         _ = (logs
              | "FormatRows" >> beam.Map(prediction_log_to_row)
              | "WriteShards" >> beam.io.WriteToText(shard_prefix, file_name_suffix=".csv", header=HEADER))
-        _ = (logs
-             | "FormatNamedRows" >> beam.FlatMap(prediction_log_to_named_rows)
-             | "WriteNamedShards" >> beam.io.WriteToText(named_prefix, file_name_suffix=".csv", header=NAMED_HEADER))
+        if with_names:
+            _ = (logs
+                 | "FormatNamedRows" >> beam.FlatMap(prediction_log_to_named_rows, dataset)
+                 | "WriteNamedShards" >> beam.io.WriteToText(named_prefix, file_name_suffix=".csv",
+                                                             header=NAMED_HEADER))
     shards = sorted(tf.io.gfile.glob(shard_prefix + "-*.csv"))
     rows = merge_shards(shards, os.path.join(predictions.uri, MERGED_FILE_NAME), merge_max_rows)
-    if rows <= merge_max_rows:
+    if rows <= merge_max_rows and with_names:
         merge_shards(sorted(tf.io.gfile.glob(named_prefix + "-*.csv")),
                      os.path.join(predictions.uri, NAMED_FILE_NAME), float("inf"), header=NAMED_HEADER)
     return {"num_videos": rows}

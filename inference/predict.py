@@ -14,7 +14,8 @@ import time
 
 import yt8m_tfx  # noqa: F401  (TF_USE_LEGACY_KERAS before tensorflow loads)
 
-from trainer.signatures import TOP_K_INDICES_OUTPUT, TOP_K_SCORES_OUTPUT, TOP_K_SIGNATURE, VIDEO_ID_OUTPUT
+from trainer.signatures import (PROBABILITIES_OUTPUT, SERVING_SIGNATURE, TOP_K_INDICES_OUTPUT, TOP_K_SCORES_OUTPUT,
+                                TOP_K_SIGNATURE, VIDEO_ID_OUTPUT)
 from yt8m_tfx import features
 from inference.csv_format import HEADER, NAMED_HEADER, format_row, named_rows
 
@@ -50,17 +51,28 @@ def load_signatures(model_dir: str, *names: str):
     return [model.signatures[name] for name in names]
 
 
+def model_vocabulary(serve):
+    """The class names of the model's release, known from its output size (a model of the 2017 release
+    has 4,716 outputs); a clear error for a release whose vocabulary the project does not ship."""
+    from yt8m_tfx import class_names
+    release = features.release_for_num_classes(serve.structured_outputs[PROBABILITIES_OUTPUT].shape[-1])
+    vocabulary = class_names.vocabulary_of(release.name)
+    if vocabulary is None:
+        raise ValueError(f"--named_output_file: the model is of the {release.name} release, whose class names "
+                         "the project does not ship")
+    return vocabulary
+
+
 def predict_to_csv(model_dir: str, input_data_pattern: str, output_file: str, top_k: int = features.TOP_K,
                    batch_size: int = 256, named_output_file: str = "") -> int:
     """Writes the Kaggle CSV for every example matching the pattern, and with named_output_file the same
     predictions with class names (one row per video and class); returns the number of videos."""
     import contextlib
     import tensorflow as tf
-    from yt8m_tfx.class_names import load_vocabulary
     files = matching_files(input_data_pattern, "input_data_pattern")
-    (predict,) = load_signatures(model_dir, TOP_K_SIGNATURE)
+    predict, serve = load_signatures(model_dir, TOP_K_SIGNATURE, SERVING_SIGNATURE)
     videos = 0
-    vocabulary = load_vocabulary() if named_output_file else None
+    vocabulary = model_vocabulary(serve) if named_output_file else None
     with contextlib.ExitStack() as files_open:
         out = files_open.enter_context(tf.io.gfile.GFile(output_file, "w"))
         out.write(HEADER + "\n")
@@ -93,8 +105,12 @@ def main(argv=None):
     p.add_argument("--batch_size", type=int, default=256)
     args = p.parse_args(argv)
     started = time.time()
-    videos = predict_to_csv(args.model_dir, args.input_data_pattern, args.output_file, args.top_k,
-                            args.batch_size, args.named_output_file)
+    try:
+        videos = predict_to_csv(args.model_dir, args.input_data_pattern, args.output_file, args.top_k,
+                                args.batch_size, args.named_output_file)
+    except ValueError as error:  # wrong flags or model (a missing signature, --top_k, no class names)
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     seconds = time.time() - started
     print(f"wrote {videos} videos to {args.output_file} in {seconds:.1f}s ({videos / seconds:.0f} videos/s)")
     return 0

@@ -49,6 +49,9 @@ def parse_hparam(text: str):
 
 def add_training_flags(parser: argparse.ArgumentParser):
     data = parser.add_argument_group("features (like the starter code)")
+    data.add_argument("--dataset", choices=sorted(features.RELEASES), default=None,
+                      help="YouTube-8M release: yt8m-2018 (`id`, 3,862 classes) or yt8m-2017 (`video_id`, 4,716 "
+                           "classes, the starter code's); default: detected from the first train record")
     data.add_argument("--frame_features", type=parse_bool, nargs="?", const=True, default=False,
                       help="frame-level SequenceExample input (needs a frame-level --model)")
     data.add_argument("--feature_names", default="", help="comma-separated features, default all")
@@ -137,11 +140,13 @@ def training_length(args):
     return 0, args.num_epochs if args.num_epochs is not None else configs.NUM_EPOCHS
 
 
-def trainer_config_from_flags(args):
+def trainer_config_from_flags(args, dataset: str = ""):
+    """dataset: the release detected from the data (pipeline/data_checks.detect_dataset), else --dataset."""
     from trainer.config import TrainerConfig
     _, num_epochs = training_length(args)
     return TrainerConfig(
         model=args.model, feature_names=args.feature_names, frame_features=args.frame_features,
+        dataset=dataset or args.dataset or features.DEFAULT_DATASET,
         label_loss=args.label_loss, batch_size=default_batch_size(args), max_frames=args.max_frames,
         base_learning_rate=args.base_learning_rate or 0.0, learning_rate_schedule=args.learning_rate_schedule,
         learning_rate_decay=args.learning_rate_decay, learning_rate_decay_examples=args.learning_rate_decay_examples,

@@ -116,6 +116,46 @@ def check_shards(patterns: Iterable[str]) -> List[str]:
     return files
 
 
+def first_record_features(path: str, frame_level: bool):
+    """Feature names of the file's first tf.Example (frame-level: SequenceExample context); None when empty."""
+    for record in tf.data.TFRecordDataset([path]).take(1):
+        if frame_level:
+            return set(tf.train.SequenceExample.FromString(record.numpy()).context.feature)
+        return set(tf.train.Example.FromString(record.numpy()).features.feature)
+    return None
+
+
+def release_of_features(names, where: str) -> str:
+    """The release whose video-id feature is among `names` (yt8m_tfx.features.RELEASES)."""
+    from yt8m_tfx import features
+    found = [release.name for release in features.RELEASES.values() if release.id_key in names]
+    if len(found) != 1:
+        expected = " or ".join(f"'{r.id_key}' ({r.name})" for r in features.RELEASES.values())
+        raise InputDataError(f"{where} matches no YouTube-8M release: its first record has features "
+                             f"{sorted(names)}, expected exactly one video id feature, {expected}")
+    return found[0]
+
+
+def detect_dataset(patterns, frame_level: bool, requested: str | None = None) -> str:
+    """The release (--dataset value) of the data: from the first record of the first file of each pattern
+    (train, eval, inference), which must agree with each other and with `requested` when given."""
+    found = {}
+    for pattern in patterns:
+        matched = sorted(tf.io.gfile.glob(pattern))
+        names = first_record_features(matched[0], frame_level) if matched else None
+        if names is not None:
+            found[pattern] = release_of_features(names, f"{matched[0]} (from {pattern!r})")
+    releases = sorted(set(found.values()))
+    if len(releases) > 1:
+        raise InputDataError("input data mixes YouTube-8M releases: " + ", ".join(
+            f"{pattern!r} is {release}" for pattern, release in found.items()))
+    if requested and releases and releases[0] != requested:
+        raise InputDataError(f"--dataset={requested} but the data is {releases[0]} (its records' video id "
+                             f"feature); drop --dataset to detect it")
+    from yt8m_tfx import features
+    return releases[0] if releases else (requested or features.DEFAULT_DATASET)
+
+
 def first_record_has_labels(path: str, frame_level: bool) -> bool:
     """Whether the file's first tf.Example (frame-level: SequenceExample context) has a `labels` feature; Kaggle
     test shards have none."""

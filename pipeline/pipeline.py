@@ -105,7 +105,7 @@ def create_pipeline(
         tuner_fn: str = configs.TUNER_FN,
 ) -> tfx.dsl.Pipeline:
     """schema_file: the curated schema as the executors see it (default: this checkout's copy for the
-    data level; in a container: its path there). trainer_config.frame_features selects frame-level
+    release, trainer_config.dataset, and data level; in a container: its path there). trainer_config.frame_features selects frame-level
     SequenceExample input; normalize_frames z-scores frame features (frame-level only); input_normalization
     is the video-level features' normalisation (transform/normalization.py). train_steps 0 lets the Trainer
     derive the steps from trainer_config.num_epochs. tuning adds the Tuner stage (KerasTuner search on the
@@ -116,7 +116,7 @@ def create_pipeline(
         trainer_config = dataclasses.replace(
             trainer_config, checkpoint_dir=posixpath.join(pipeline_root, configs.CHECKPOINT_DIR))
     frame_level = trainer_config.frame_features
-    schema_file = schema_file or schema_path(frame_level)
+    schema_file = schema_file or schema_path(frame_level, trainer_config.dataset)
     payload_format = (tfx.proto.PayloadFormat.FORMAT_TF_SEQUENCE_EXAMPLE if frame_level
                       else tfx.proto.PayloadFormat.FORMAT_TF_EXAMPLE)
     input_base, train_pattern, eval_pattern = split_data_patterns(train_data_pattern, eval_data_pattern)
@@ -133,7 +133,8 @@ def create_pipeline(
         statistics=statistics_gen.outputs["statistics"], schema=schema_gen.outputs["schema"])
     anomalies_gate = AnomaliesGate(anomalies=example_validator.outputs["anomalies"])
     transform_config = TransformConfig(frame_features=frame_level, max_frames=trainer_config.max_frames,
-                                       normalize_frames=normalize_frames, input_normalization=input_normalization)
+                                       normalize_frames=normalize_frames, input_normalization=input_normalization,
+                                       dataset=trainer_config.dataset)
     transform = tfx.components.Transform(
         examples=example_gen.outputs["examples"],
         schema=schema_gen.outputs["schema"],
@@ -201,7 +202,8 @@ def create_pipeline(
             model_blessing=evaluator.outputs["blessing"],
             data_spec=tfx.proto.DataSpec(example_splits=[inference_split]),
             model_spec=tfx.proto.ModelSpec(model_signature_name=[signatures.TOP_K_SIGNATURE]))
-        csv_exporter = PredictionsCsvExporter(inference_result=bulk_inferrer.outputs["inference_result"])
+        csv_exporter = PredictionsCsvExporter(inference_result=bulk_inferrer.outputs["inference_result"],
+                                              dataset=trainer_config.dataset)
     pusher = tfx.components.Pusher(
         model=trainer.outputs["model"],
         model_blessing=evaluator.outputs["blessing"],

@@ -10,6 +10,7 @@ import yt8m_tfx  # noqa: E402,F401
 
 PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SHARED_VIDEO_LEVEL = os.path.join(os.path.dirname(PROJECT_ROOT), "shared", "yt8m_sample", "video_level")
+SHARED_VIDEO_LEVEL_2017 = SHARED_VIDEO_LEVEL + "_2017"
 
 
 def real_shards(indices):
@@ -18,6 +19,15 @@ def real_shards(indices):
     missing = [p for p in paths if not os.path.exists(p)]
     if missing:
         pytest.skip(f"real YT8M sample not available ({missing[0]} missing)")
+    return paths
+
+
+def real_2017_shards(names):
+    """Paths of ../shared/yt8m_sample/video_level_2017/<name>.tfrecord (e.g. validatea0, testa1), or skip."""
+    paths = [os.path.join(SHARED_VIDEO_LEVEL_2017, f"{name}.tfrecord") for name in names]
+    missing = [p for p in paths if not os.path.exists(p)]
+    if missing:
+        pytest.skip(f"real YT8M 2017 sample not available ({missing[0]} missing)")
     return paths
 
 
@@ -53,6 +63,7 @@ def write_without_labels(pattern, out_dir, prefix="test"):
             for record in tf.data.TFRecordDataset([path]):
                 example = tf.train.Example.FromString(record.numpy())
                 del example.features.feature["labels"]
-                ids.append(example.features.feature["id"].bytes_list.value[0].decode())
+                id_key = "id" if "id" in example.features.feature else "video_id"  # 2018 / 2017 release
+                ids.append(example.features.feature[id_key].bytes_list.value[0].decode())
                 writer.write(example.SerializeToString())
     return ids

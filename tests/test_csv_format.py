@@ -84,3 +84,9 @@ def test_vocabulary_with_missing_ids_is_rejected(tmp_path):
     path.write_text("Index,Name,Vertical1\n0,a,A\n2,b,B\n")
     with pytest.raises(ValueError, match="expected class ids 0..2"):
         class_names.load_vocabulary(str(path), num_classes=3)
+
+
+def test_each_release_has_its_vocabulary_or_none():
+    from yt8m_tfx import class_names
+    assert class_names.vocabulary_of("yt8m-2018") == class_names.load_vocabulary()
+    assert class_names.vocabulary_of("yt8m-2017") is None  # not shipped: outputs keep bare ids

@@ -6,8 +6,8 @@ import pytest
 import tensorflow as tf
 
 import local_runner
-from pipeline.data_checks import (InputDataError, check_shards, first_record_has_labels, scan_tfrecord,
-                                  tfrecord_problem)
+from pipeline.data_checks import (InputDataError, check_shards, detect_dataset, first_record_has_labels,
+                                  scan_tfrecord, tfrecord_problem)
 from tests.conftest import write_without_labels
 
 
@@ -46,6 +46,45 @@ def test_label_less_eval_shards_are_refused_before_anything_runs(synthetic_video
                            "--pipeline_root", str(tmp_path / "root")])
     assert set(os.listdir(tmp_path / "root")) <= {".run.lock", "logs"}  # nothing ran (the log says why)
     assert first_record_has_labels(synthetic_video_dir + "/validate0000.tfrecord", frame_level=False)
+
+
+def _synthetic(directory, dataset, frame_level=False):
+    from yt8m_tfx.data import synthetic
+    synthetic.generate(str(directory), train_videos=4, eval_videos=2, shards=1, frame_level=frame_level,
+                       config=synthetic.SyntheticConfig(dataset=dataset, min_frames=2, max_frames=3))
+    return str(directory / "train*.tfrecord"), str(directory / "validate*.tfrecord")
+
+
+def test_release_is_detected_from_the_video_id_feature(tmp_path):
+    for dataset in ("yt8m-2018", "yt8m-2017"):
+        for frame_level in (False, True):
+            patterns = _synthetic(tmp_path / f"{dataset}{frame_level}", dataset, frame_level)
+            assert detect_dataset(patterns, frame_level) == dataset
+            assert detect_dataset(patterns, frame_level, requested=dataset) == dataset
+
+
+def test_mixed_mismatched_and_unknown_releases_are_clear_errors(tmp_path):
+    train_2018, _ = _synthetic(tmp_path / "a", "yt8m-2018")
+    _, eval_2017 = _synthetic(tmp_path / "b", "yt8m-2017")
+    with pytest.raises(InputDataError, match=r"mixes YouTube-8M releases: .*train.* is yt8m-2018, .* is yt8m-2017"):
+        detect_dataset([train_2018, eval_2017], False)
+    with pytest.raises(InputDataError, match="--dataset=yt8m-2017 but the data is yt8m-2018"):
+        detect_dataset([train_2018], False, requested="yt8m-2017")
+    other = tmp_path / "other.tfrecord"
+    with tf.io.TFRecordWriter(str(other)) as writer:
+        writer.write(tf.train.Example(features=tf.train.Features(feature={
+            "vid": tf.train.Feature(bytes_list=tf.train.BytesList(value=[b"x"]))})).SerializeToString())
+    with pytest.raises(InputDataError, match=r"matches no YouTube-8M release: .*\['vid'\].*'id' \(yt8m-2018\) "
+                                             r"or 'video_id' \(yt8m-2017\)"):
+        detect_dataset([str(other)], False)
+
+
+def test_real_2017_shards_and_their_label_less_test_shards_are_2017(tmp_path):
+    from tests.conftest import real_2017_shards, real_shards
+    validate, test = real_2017_shards(["validatea0", "testa0"])
+    assert detect_dataset([validate, test], False) == "yt8m-2017"
+    assert not first_record_has_labels(test, False)
+    assert detect_dataset(real_shards([0]), False) == "yt8m-2018"
 
 
 def test_check_shards_returns_the_files(synthetic_video_dir):

@@ -38,3 +38,16 @@ def test_video_level_feature_spec_parses_a_release_style_example():
     assert tf.sparse.to_dense(parsed["labels"]).numpy().tolist() == [3, 7]
     assert parsed["mean_rgb"].shape == (1024,) and parsed["mean_audio"].shape == (128,)
     assert float(parsed["mean_audio"][0]) == -0.25
+
+
+def test_releases_differ_in_id_key_and_class_count_only():
+    import pytest
+    assert {(r.id_key, r.num_classes) for r in features.RELEASES.values()} == {("id", 3862), ("video_id", 4716)}
+    assert features.release_for_num_classes(4716).name == "yt8m-2017"
+    assert features.release(features.DEFAULT_DATASET).num_classes == features.NUM_CLASSES
+    with pytest.raises(ValueError, match="unknown --dataset 'yt8m-2019'"):
+        features.release("yt8m-2019")
+    with pytest.raises(ValueError, match="no YouTube-8M release has 10 classes"):
+        features.release_for_num_classes(10)
+    spec = features.video_level_feature_spec(tf, "yt8m-2017")
+    assert "video_id" in spec and "id" not in spec

@@ -63,20 +63,24 @@ def _run_notebook(pipeline_root):
     return pd.read_csv(io.StringIO(printed), index_col="slice")
 
 
-def _video_id(serialized, frame_level):
+def _video_id(serialized, frame_level, dataset=features.DEFAULT_DATASET):
+    id_key = features.release(dataset).id_key
     if frame_level:
-        context, _ = features.frame_level_feature_specs(tf)
-        return tf.io.parse_single_sequence_example(serialized, context)[0]["id"].numpy().decode()
-    return tf.io.parse_single_example(serialized, features.video_level_feature_spec(tf))["id"].numpy().decode()
+        context, _ = features.frame_level_feature_specs(tf, dataset)
+        context.pop(features.LABELS_KEY)
+        return tf.io.parse_single_sequence_example(serialized, context)[0][id_key].numpy().decode()
+    spec = {id_key: features.video_level_feature_spec(tf, dataset)[id_key]}
+    return tf.io.parse_single_example(serialized, spec)[id_key].numpy().decode()
 
 
-def _check_predictions_csv(pipeline_root, eval_pattern, top_k=20, frame_level=False):
+def _check_predictions_csv(pipeline_root, eval_pattern, top_k=20, frame_level=False,
+                           dataset=features.DEFAULT_DATASET):
     csv_dir = outputs.latest_artifact_uri(pipeline_root, "yt8m.PredictionsCsv")
     lines = open(os.path.join(csv_dir, "predictions.csv")).read().splitlines()
     assert lines[0] == HEADER
     rows = {video_id: (classes, scores) for video_id, classes, scores in map(parse_row, lines[1:])}
     examples = _eval_examples(eval_pattern)
-    ids = [_video_id(e, frame_level) for e in examples]
+    ids = [_video_id(e, frame_level, dataset) for e in examples]
     assert sorted(rows) == sorted(ids) and len(lines) - 1 == len(ids)
     for classes, scores in rows.values():
         assert len(classes) == top_k and scores == sorted(scores, reverse=True)
@@ -89,7 +93,10 @@ def _check_predictions_csv(pipeline_root, eval_pattern, top_k=20, frame_level=Fa
         assert min(scores) >= np.sort(p)[-top_k] - 1e-6
     # predictions_named.csv: the same ids, classes and scores, with the vocabulary's names and verticals.
     import csv
-    vocabulary = class_names.load_vocabulary()
+    vocabulary = class_names.vocabulary_of(dataset)
+    if vocabulary is None:  # a release without shipped class names (2017): no named file
+        assert not os.path.exists(os.path.join(csv_dir, "predictions_named.csv"))
+        return rows
     with open(os.path.join(csv_dir, "predictions_named.csv"), newline="") as f:
         named = list(csv.DictReader(f))
     assert len(named) == top_k * len(rows)
@@ -100,6 +107,50 @@ def _check_predictions_csv(pipeline_root, eval_pattern, top_k=20, frame_level=Fa
         assert (row["ClassName"], row["Vertical"]) == (class_names.display_name(vocabulary, class_id),
                                                        vocabulary[class_id].vertical)
     return rows
+
+
+RUN_REPORTS = {}  # report paths written by the e2e runs, for the browser test below
+
+
+class _ReportParser:
+    """The embedded images and the slice table's rows of a pipeline/report.py page."""
+
+    def __init__(self, page):
+        from html.parser import HTMLParser
+        self.images, self.slice_rows = [], []
+        table, row = [None], [None]
+        parser = HTMLParser()
+        parser.handle_starttag = lambda tag, attrs: (
+            self.images.append(dict(attrs)["src"]) if tag == "img" else
+            table.__setitem__(0, dict(attrs).get("class")) if tag == "table" else
+            row.__setitem__(0, []) if tag == "tr" else None)
+        parser.handle_data = lambda data: row[0].append(data) if row[0] is not None and table[0] == "slices" else None
+        parser.handle_endtag = lambda tag: (
+            (self.slice_rows.append(row[0]) if table[0] == "slices" and row[0] else None, row.__setitem__(0, None))
+            if tag == "tr" else None)
+        parser.feed(page)
+
+
+def _check_report(root, evaluation):
+    """The run's HTML report: every chart an embedded, non-empty PNG; the slice table shows the Evaluator's
+    numbers; best/worst classes carry vocabulary names. Returns its path."""
+    import base64
+    path = os.path.join(root, "report", "index.html")
+    page = open(path, encoding="utf-8").read()
+    parsed = _ReportParser(page)
+    assert len(parsed.images) == 5, parsed.images  # loss, validation metrics, GAP per slice, best, worst classes
+    for src in parsed.images:
+        assert src.startswith("data:image/png;base64,")
+        png = base64.b64decode(src.split(",", 1)[1])
+        assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 2000
+    table = {cells[0]: cells[1:] for cells in parsed.slice_rows[1:]}  # after the header row
+    expected = outputs.slice_metrics(evaluation)
+    assert len(table) == len(expected)
+    for row in expected:
+        assert float(table[row["slice"]][1]) == pytest.approx(row["gap"], abs=5e-5), row["slice"]
+        assert float(table[row["slice"]][2]) == pytest.approx(row["hit_at_one"], abs=5e-5), row["slice"]
+    assert "Video game" in page or "Game" in page  # class 0 of the 2018 vocabulary is the most frequent
+    return path
 
 
 def test_synthetic_pipeline_end_to_end_then_served_from_cache(tmp_path, synthetic_video_dir, monkeypatch,
@@ -132,6 +183,8 @@ def test_synthetic_pipeline_end_to_end_then_served_from_cache(tmp_path, syntheti
     assert "first_label_vertical=Games" in gap_table.index  # class 0 ("Game") is the most frequent
     for row in outputs.slice_metrics(evaluation):  # the notebook shows the Evaluator's numbers
         assert gap_table.loc[row["slice"], "gap"] == pytest.approx(row["gap"])
+
+    RUN_REPORTS["synthetic"] = _check_report(root, evaluation)
 
     rows = _check_predictions_csv(root, os.path.join(synthetic_video_dir, "validate*.tfrecord"))
     # The standalone CLI on the pushed model reproduces the pipeline's CSV.
@@ -233,6 +286,60 @@ def test_real_yt8m_shards_end_to_end_with_recipe_tuner_and_epochs(tmp_path):
     assert state["total_steps"] == data_split.steps_for_epochs(train_videos, 6, 128, 10)
     assert state["best_step"] in [e["step"] for e in state["evaluations"]]
     assert state["best_validation_gap"] == pytest.approx(max(e["gap"] for e in state["evaluations"]), abs=1e-6)
+
+
+def test_real_2017_shards_end_to_end_with_label_less_test_shards(tmp_path):
+    """The starter code's release, detected from the data: `video_id` keys, 4,716 classes, and Kaggle-style
+    test shards without labels predicted into the CSV."""
+    from tests.conftest import real_2017_shards
+    train = real_2017_shards(["validatea0", "validatea1", "validatea2", "validatea3"])
+    evaluation_shards = real_2017_shards(["validatea4", "validatea5"])
+    test = real_2017_shards(["testa0", "testa1", "testa2", "testa3", "testa4"])
+    data_dir = os.path.dirname(train[0])
+    root = str(tmp_path / "root")
+    local_runner.main([
+        "@" + os.path.join(PROJECT_ROOT, "recipes", "video_level_fast.flags"),
+        "--train_data_pattern", os.path.join(data_dir, "validatea[0-3].tfrecord"),
+        "--eval_data_pattern", os.path.join(data_dir, "validatea[45].tfrecord"),
+        "--inference_data_pattern", os.path.join(data_dir, "testa*.tfrecord"),
+        "--pipeline_root", root, "--batch_size", "128", "--gap_threshold", "0.1",
+        "--beam_direct_running_mode", "in_memory"])
+    evaluation = outputs.latest_artifact_uri(root, "ModelEvaluation")
+    metrics = outputs.overall_metrics(evaluation)
+    # Chance is ~0.001; the recipe's 20 epochs of 1,354 videos reach 0.50 (2017 labels are coarser than 2018's).
+    assert metrics["gap"] > 0.4, metrics
+    assert outputs.validation_ok(evaluation)
+    model = tf.saved_model.load(os.path.join(outputs.latest_artifact_uri(root, "Model"), "Format-Serving"))
+    examples = _eval_examples(evaluation_shards[0])[:4]
+    assert model.signatures["serving_default"](examples=tf.constant(examples))["probabilities"].shape == (4, 4716)
+    rows = _check_predictions_csv(root, os.path.join(data_dir, "testa*.tfrecord"), dataset="yt8m-2017")
+    test_ids = [_video_id(e, False, "yt8m-2017") for path in test for e in _eval_examples(path)]
+    assert sorted(rows) == sorted(test_ids) and len(set(test_ids)) == len(test_ids)
+    from inference import predict  # no 2017 class names: asking for them is a clear error, not a wrong name
+    assert predict.main(["--model_dir", os.path.join(root, "serving_model"), "--input_data_pattern", test[0],
+                         "--output_file", str(tmp_path / "p.csv"), "--named_output_file", str(tmp_path / "n.csv")]) == 2
+
+
+def test_run_report_loads_in_headless_chromium(tmp_path):
+    """The synthetic e2e run's report, opened by a real browser (Debian package `chromium`; .ci/run installs
+    it): a screenshot that is not blank."""
+    import shutil
+    import subprocess
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    if not browser:
+        pytest.skip("headless browser test needs the `chromium` package (apt-get install chromium)")
+    if "synthetic" not in RUN_REPORTS:
+        pytest.skip("needs the report of test_synthetic_pipeline_end_to_end_then_served_from_cache (run it first)")
+    screenshot = tmp_path / "report.png"
+    subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+                    "--window-size=1200,2400", f"--screenshot={screenshot}", "file://" + RUN_REPORTS["synthetic"]],
+                   check=True, capture_output=True, timeout=120)
+    import matplotlib.image
+    pixels = matplotlib.image.imread(str(screenshot))[..., :3]
+    assert pixels.shape[:2] == (2400, 1200)
+    # Text, tables and charts: a good share of the page is not background, in several colours.
+    assert (pixels.mean(axis=2) < 0.9).mean() > 0.02
+    assert len(np.unique((pixels * 255).astype(np.uint8).reshape(-1, 3), axis=0)) > 50
 
 
 # Small hyper-parameters: the point is that every frame-level model trains, evaluates and serves in the

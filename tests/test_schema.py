@@ -2,19 +2,30 @@
 import tensorflow_data_validation as tfdv
 
 import numpy as np
+import pytest
 
 from tests.conftest import real_shards
 from yt8m_tfx import features, schema
 
 
-def test_checked_in_schema_matches_features_module():
-    checked_in = tfdv.load_schema_text(schema.VIDEO_LEVEL_SCHEMA_PATH)
-    assert checked_in == schema.video_level_schema(), "run `make schema` after editing features.py"
+@pytest.mark.parametrize("dataset", sorted(features.RELEASES))
+@pytest.mark.parametrize("frame_level", [False, True])
+def test_checked_in_schemas_match_features_module(dataset, frame_level):
+    checked_in = tfdv.load_schema_text(schema.schema_path(frame_level, dataset))
+    assert checked_in == schema.build_schema(frame_level, dataset), "run `make schema` after editing features.py"
+    release = features.RELEASES[dataset]
+    assert [f.name for f in checked_in.feature][:2] == [release.id_key, features.LABELS_KEY]
+    assert checked_in.feature[1].int_domain.max == release.num_classes - 1
 
 
-def test_checked_in_frame_level_schema_matches_features_module():
-    checked_in = tfdv.load_schema_text(schema.FRAME_LEVEL_SCHEMA_PATH)
-    assert checked_in == schema.frame_level_schema(), "run `make schema` after editing features.py"
+def test_real_2017_shards_have_no_anomalies_under_the_2017_schema():
+    from tests.conftest import real_2017_shards
+    (validate,) = real_2017_shards(["validatea0"])
+    stats = tfdv.generate_statistics_from_tfrecord(data_location=validate)
+    anomalies = tfdv.validate_statistics(stats, tfdv.load_schema_text(schema.schema_path(False, "yt8m-2017")))
+    assert not anomalies.anomaly_info, anomalies
+    anomalies = tfdv.validate_statistics(stats, tfdv.load_schema_text(schema.schema_path(False, "yt8m-2018")))
+    assert {"id", "video_id"} <= set(anomalies.anomaly_info)  # what the 2018 schema said before --dataset
 
 
 def _anomalies(pattern, frame_level=False):

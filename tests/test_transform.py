@@ -13,13 +13,14 @@ from transform.preprocessing import labels_to_multi_hot, preprocessing_fn
 from yt8m_tfx import features
 
 
-def _raw_rows(directory):
-    spec = features.video_level_feature_spec(tf)
+def _raw_rows(directory, dataset=features.DEFAULT_DATASET):
+    spec = features.video_level_feature_spec(tf, dataset)
+    id_key = features.release(dataset).id_key
     rows = []
     for record in tf.data.TFRecordDataset(sorted(glob.glob(directory + "/train*.tfrecord"))):
         parsed = tf.io.parse_single_example(record, spec)
         rows.append({
-            "id": parsed["id"].numpy(),
+            id_key: parsed[id_key].numpy(),
             "labels": tf.sparse.to_dense(parsed["labels"]).numpy(),
             "mean_rgb": parsed["mean_rgb"].numpy(),
             "mean_audio": parsed["mean_audio"].numpy(),
@@ -27,17 +28,19 @@ def _raw_rows(directory):
     return rows
 
 
-def _video_level_transform(rows, input_normalization):
+def _video_level_transform(rows, input_normalization, dataset=features.DEFAULT_DATASET):
     import functools
     from transform.preprocessing import TransformConfig
-    metadata = tft.DatasetMetadata(schema_utils.schema_from_feature_spec(features.video_level_feature_spec(tf)))
+    metadata = tft.DatasetMetadata(schema_utils.schema_from_feature_spec(
+        features.video_level_feature_spec(tf, dataset)))
     fn = functools.partial(preprocessing_fn, custom_config=TransformConfig(
-        input_normalization=input_normalization).to_custom_config())
+        input_normalization=input_normalization, dataset=dataset).to_custom_config())
     with tft_beam.Context(temp_dir=tempfile.mkdtemp()):
         (transformed, _), _ = ((rows, metadata) | tft_beam.AnalyzeAndTransformDataset(
             fn, output_record_batches=False))
-    by_id = {r["id"]: r for r in transformed}
-    in_row_order = [by_id[r["id"]] for r in rows]
+    # Whatever the release calls the id, Transform passes it on as video_id.
+    by_id = {r[features.TRANSFORMED_VIDEO_ID_KEY]: r for r in transformed}
+    in_row_order = [by_id[r[features.release(dataset).id_key]] for r in rows]
     out = {name: np.stack([r[name] for r in in_row_order])
            for name in ("mean_rgb_xf", "mean_audio_xf", "rgb_norm_bucket")}
     out["labels"] = [r["labels"] for r in in_row_order]
@@ -74,6 +77,17 @@ def test_zscore_normalization_is_a_per_dimension_z_score_scaled_to_unit_norm(syn
         assert np.mean(np.sum(values ** 2, axis=1)) == pytest.approx(1.0, rel=1e-3)
 
 
+def test_2017_release_ids_are_passed_on_as_video_id(tmp_path):
+    from yt8m_tfx.data import synthetic
+    synthetic.generate(str(tmp_path), train_videos=40, eval_videos=4, shards=1,
+                       config=synthetic.SyntheticConfig(dataset="yt8m-2017", seed=3))
+    rows = _raw_rows(str(tmp_path), "yt8m-2017")
+    assert len(rows) == 40 and all("id" not in row for row in rows)
+    out = _video_level_transform(rows, "l2", "yt8m-2017")  # raises KeyError if an id went missing
+    np.testing.assert_allclose(np.linalg.norm(out["mean_rgb_xf"], axis=1), 1, atol=1e-5)
+    assert max(labels.max() for labels in out["labels"]) >= features.NUM_CLASSES // 2  # 4,716 classes drawn
+
+
 def test_unknown_input_normalization_is_a_clear_error():
     from transform.preprocessing import TransformConfig
     with pytest.raises(ValueError, match="Unknown --input_normalization='minmax'"):
@@ -86,16 +100,16 @@ def test_unknown_input_normalization_is_a_clear_error():
 
 def test_labels_to_multi_hot():
     labels = tf.sparse.from_dense(tf.constant([[3, 0], [1, 3861]], tf.int64))  # 0 is padding here
-    dense = labels_to_multi_hot(labels).numpy()
-    assert dense.shape == (2, features.NUM_CLASSES) and dense.dtype == np.float32
+    dense = labels_to_multi_hot(labels, 3862).numpy()
+    assert dense.shape == (2, 3862) and dense.dtype == np.float32
     assert np.flatnonzero(dense[0]).tolist() == [3] and np.flatnonzero(dense[1]).tolist() == [1, 3861]
 
 
-@pytest.mark.parametrize("bad_id, message", [(3862, "NUM_CLASSES"), (-1, "negative")])
+@pytest.mark.parametrize("bad_id, message", [(3862, "class count"), (-1, "negative")])
 def test_labels_to_multi_hot_rejects_out_of_range_ids(bad_id, message):
     labels = tf.SparseTensor(indices=[[0, 0]], values=tf.constant([bad_id], tf.int64), dense_shape=[1, 1])
     with pytest.raises(tf.errors.InvalidArgumentError, match=message):
-        labels_to_multi_hot(labels)
+        labels_to_multi_hot(labels, 3862)
 
 
 def _frame_level_transform(pattern, config):
@@ -144,7 +158,7 @@ def test_frame_level_preprocessing_dequantizes_truncates_and_pads(synthetic_fram
     assert len(rows) == len(reference) == 60
     truncated = padded = 0
     for row in rows:
-        ref = reference[row["id"]]
+        ref = reference[row[features.TRANSFORMED_VIDEO_ID_KEY]]
         n = min(len(ref["rgb"]), max_frames)
         assert row[features.NUM_FRAMES_KEY] == n
         for name, size in features.FRAME_FEATURE_SIZES.items():

@@ -22,6 +22,7 @@ class TrainerConfig:
     model: str = "LogisticModel"
     feature_names: str = ""          # "" = every feature of the chosen level
     frame_features: bool = False
+    dataset: str = features.DEFAULT_DATASET  # the release (features.RELEASES): id feature, class count
     max_frames: int = features.MAX_FRAMES  # frame-level: frames kept per video (truncate / zero-pad)
     label_loss: str = "CrossEntropyLoss"
     batch_size: int = 1024
@@ -59,6 +60,7 @@ class TrainerConfig:
         if not 0 <= self.validation_percent < 100:
             raise ValueError(f"--validation_percent must be in [0, 100), got {self.validation_percent}")
         check_hparam_keys(self.hparams)
+        features.release(self.dataset)
         if self.learning_rate_schedule not in LEARNING_RATE_SCHEDULES:
             raise ValueError(f"--learning_rate_schedule must be one of {LEARNING_RATE_SCHEDULES}, "
                              f"got {self.learning_rate_schedule!r}")
@@ -72,6 +74,10 @@ class TrainerConfig:
                     f"{batch_bytes / 2**30:.1f} GiB of floats; use --batch_size <= "
                     f"{MAX_FRAME_BATCH_BYTES // features.frame_batch_bytes(1, self.max_frames)} "
                     f"or a smaller --max_frames")
+
+    @property
+    def num_classes(self) -> int:
+        return features.release(self.dataset).num_classes
 
     def to_custom_config(self) -> Dict[str, Any]:
         return dataclasses.asdict(self)

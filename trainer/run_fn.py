@@ -21,6 +21,7 @@ from trainer.models import check_model_matches_data, default_learning_rate, ense
 from trainer.optimizers import MultiRateAdam, learning_rate_schedule
 from trainer.progress import TrainingProgress
 from trainer.signatures import make_signatures
+from trainer.step_callbacks import LossCurve
 from trainer.models.video_level import DEFAULT_L2_PENALTY
 from transform.preprocessing import labels_to_multi_hot
 from yt8m_tfx import features
@@ -52,10 +53,10 @@ def input_fn(file_pattern, data_accessor, tf_transform_output, batch_size: int, 
 
     def split(batch):
         inputs = {name: batch[name] for name in input_names}
-        labels = labels_to_multi_hot(batch[features.LABELS_KEY])
+        labels = labels_to_multi_hot(batch[features.LABELS_KEY], config.num_classes)
         if part == "all":
             return inputs, labels
-        keep = data_split.validation_mask(batch[features.VIDEO_ID_KEY], config.validation_percent)
+        keep = data_split.validation_mask(batch[features.TRANSFORMED_VIDEO_ID_KEY], config.validation_percent)
         keep = keep if part == "validation" else tf.logical_not(keep)
         return {k: tf.boolean_mask(v, keep) for k, v in inputs.items()}, tf.boolean_mask(labels, keep)
 
@@ -110,7 +111,7 @@ def build_compiled_model(config: TrainerConfig, total_steps: int = 0):
     # The starter code adds regularization_penalty x the models' L2 terms to the label loss.
     hparams["l2_penalty"] = hparams.get("l2_penalty", DEFAULT_L2_PENALTY) * config.regularization_penalty
     base_learning_rate = config.base_learning_rate or default_learning_rate(config.model, hparams)
-    model = builder(model_input_sizes(config), features.NUM_CLASSES, hparams)
+    model = builder(model_input_sizes(config), config.num_classes, hparams)
     learning_rate = learning_rate_schedule(config.learning_rate_schedule, base_learning_rate, total_steps,
                                            config.batch_size, config.learning_rate_decay,
                                            config.learning_rate_decay_examples)
@@ -140,7 +141,8 @@ def run_fn(fn_args):
                              config.batch_size, config, seed=config.seed, part="train" if holdout else "all")
     with make_strategy(config.distribution_strategy).scope():
         model = build_compiled_model(config, total_steps)
-        callbacks = [keras.callbacks.TensorBoard(log_dir=fn_args.model_run_dir, update_freq="epoch")]
+        callbacks = [keras.callbacks.TensorBoard(log_dir=fn_args.model_run_dir, update_freq="epoch"),
+                     LossCurve(os.path.join(fn_args.model_run_dir, "train_loss"), every=max(1, total_steps // 100))]
         initial_step, checkpoint_dir = 0, None
         if config.checkpoint_dir:
             key = checkpoints.checkpoint_key({**fn_args.custom_config, "tuned": tuned}, fn_args.transform_output,

@@ -3,10 +3,10 @@ BulkInferrer, CSV export and `inference.predict` take them from.
 
 All three take serialized raw records — tf.Example (video-level) or tf.SequenceExample (frame-level) — and
 run the Transform graph inside the model:
-  serving_default     -> {"probabilities": [B, NUM_CLASSES]}                                  TFMA
+  serving_default     -> {"probabilities": [B, num_classes of the release]}                   TFMA
   transform_features  -> {"labels_multi_hot": [B, C], "num_labels_bucket", "rgb_norm_bucket",
                           "first_label_vertical"}                                          TFMA labels, slices
-  predict_top_k       -> {"video_id": [B, 1], "top_k_indices": [B, k], "top_k_scores": [B, k]}  BulkInferrer, CSV
+  predict_top_k       -> {"video_id": [B, 1] (the release's `id` / `video_id`), "top_k_indices": [B, k], "top_k_scores": [B, k]}  BulkInferrer, CSV
 """
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ import tensorflow as tf
 
 from trainer.config import TrainerConfig
 from transform.preprocessing import (FIRST_LABEL_VERTICAL_KEY, NO_LABEL_VERTICAL, NUM_LABELS_BUCKET_KEY,
+                                     UNKNOWN_VERTICAL,
                                      NUM_LABELS_BUCKET_MAX, RGB_NORM_BUCKET_KEY, labels_to_multi_hot)
 from yt8m_tfx import class_names, features
 
@@ -28,23 +29,28 @@ TOP_K_INDICES_OUTPUT = "top_k_indices"
 TOP_K_SCORES_OUTPUT = "top_k_scores"
 
 
-def parse_raw_records(serialized, frame_features: bool, with_labels: bool = True):
+def parse_raw_records(serialized, frame_features: bool, with_labels: bool = True,
+                      dataset: str = features.DEFAULT_DATASET):
     """Serialized tf.Examples / tf.SequenceExamples -> the raw tensors the Transform graph expects."""
     if frame_features:
-        context_spec, sequence_spec = features.frame_level_feature_specs(tf)
+        context_spec, sequence_spec = features.frame_level_feature_specs(tf, dataset)
         if not with_labels:
             context_spec.pop(features.LABELS_KEY)
         context, sequence, _ = tf.io.parse_sequence_example(serialized, context_spec, sequence_spec)
         return {**context, **sequence}
-    spec = dict(features.video_level_feature_spec(tf))
+    spec = dict(features.video_level_feature_spec(tf, dataset))
     if not with_labels:
         spec.pop(features.LABELS_KEY)
     return tf.io.parse_example(serialized, spec)
 
 
-def first_label_vertical(labels: tf.sparse.SparseTensor) -> tf.Tensor:
-    """[B] string: the 2018 vocabulary's vertical of each video's first label, NO_LABEL_VERTICAL without labels."""
-    verticals = tf.constant([info.vertical for info in class_names.load_vocabulary()])
+def first_label_vertical(labels: tf.sparse.SparseTensor, dataset: str) -> tf.Tensor:
+    """[B] string: the release vocabulary's vertical of each video's first label; NO_LABEL_VERTICAL without
+    labels, UNKNOWN_VERTICAL for a release without a shipped vocabulary (2017)."""
+    vocabulary = class_names.vocabulary_of(dataset)
+    if vocabulary is None:
+        return tf.fill(labels.dense_shape[:1], UNKNOWN_VERTICAL)
+    verticals = tf.constant([info.vertical for info in vocabulary])
     first = tf.RaggedTensor.from_sparse(labels).to_tensor(default_value=-1, shape=[None, 1])[:, 0]
     return tf.where(first >= 0, tf.gather(verticals, tf.maximum(first, 0)), NO_LABEL_VERTICAL)
 
@@ -55,7 +61,7 @@ def make_signatures(model, tf_transform_output, config: TrainerConfig, input_nam
 
     def predict(serialized):
         # Serving inputs carry no labels; the Transform graph passes labels through, so none are needed.
-        raw = parse_raw_records(serialized, config.frame_features, with_labels=False)
+        raw = parse_raw_records(serialized, config.frame_features, with_labels=False, dataset=config.dataset)
         transformed = model.tft_layer(raw)
         return raw, model({name: transformed[name] for name in input_names})
 
@@ -70,23 +76,23 @@ def make_signatures(model, tf_transform_output, config: TrainerConfig, input_nam
         top = tf.math.top_k(probabilities, k=config.top_k)
         return {
             # [B, 1], not [B]: tfx_bsl's PredictionLog writer needs an array per example.
-            VIDEO_ID_OUTPUT: tf.expand_dims(raw[features.VIDEO_ID_KEY], 1),
+            VIDEO_ID_OUTPUT: tf.expand_dims(raw[features.release(config.dataset).id_key], 1),
             TOP_K_INDICES_OUTPUT: tf.cast(top.indices, tf.int64),
             TOP_K_SCORES_OUTPUT: top.values,
         }
 
     @tf.function(input_signature=[examples_spec])
     def transform_features(examples):
-        raw = parse_raw_records(examples, config.frame_features)
+        raw = parse_raw_records(examples, config.frame_features, dataset=config.dataset)
         transformed = model.tft_layer(raw)
-        multi_hot = labels_to_multi_hot(raw[features.LABELS_KEY])
+        multi_hot = labels_to_multi_hot(raw[features.LABELS_KEY], config.num_classes)
         return {
             features.LABELS_MULTI_HOT_KEY: multi_hot,
             # 1, 2, 3, 4 labels, and 5 for "5 or more": every slice keeps enough videos to mean something.
             NUM_LABELS_BUCKET_KEY: tf.minimum(tf.cast(tf.reduce_sum(multi_hot, axis=1), tf.int64),
                                               NUM_LABELS_BUCKET_MAX),
             RGB_NORM_BUCKET_KEY: transformed[RGB_NORM_BUCKET_KEY],
-            FIRST_LABEL_VERTICAL_KEY: first_label_vertical(raw[features.LABELS_KEY]),
+            FIRST_LABEL_VERTICAL_KEY: first_label_vertical(raw[features.LABELS_KEY], config.dataset),
         }
 
     return {

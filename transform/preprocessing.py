@@ -8,7 +8,7 @@ max_frames, emit num_frames; per-dimension z-scoring over all valid frames is op
 does not materialize frame-level output (300x1152 floats a video would be ~1.4 MB on disk); the
 Trainer applies this same graph on the fly to the raw SequenceExamples.
 Labels stay a sparse list of class ids: densifying them here would store 3862 floats per video;
-`labels_to_multi_hot` turns them into the dense [NUM_CLASSES] float target inside the trainer's input
+`labels_to_multi_hot` turns them into the dense [num_classes] float target inside the trainer's input
 pipeline and in the evaluation signature.
 """
 from __future__ import annotations
@@ -29,6 +29,7 @@ NUM_LABELS_BUCKET_KEY = "num_labels_bucket"
 NUM_LABELS_BUCKET_MAX = 5
 FIRST_LABEL_VERTICAL_KEY = "first_label_vertical"  # the vertical (Games, Autos & Vehicles, ...) of label 1
 NO_LABEL_VERTICAL = "(no label)"
+UNKNOWN_VERTICAL = "(no vocabulary)"  # a release whose class names the project does not ship
 RGB_NORM_BUCKETS = 4
 
 
@@ -39,9 +40,11 @@ class TransformConfig:
     max_frames: int = features.MAX_FRAMES
     normalize_frames: bool = False  # the starter code feeds dequantized frames as they are
     input_normalization: str = normalization.DEFAULT_INPUT_NORMALIZATION  # video-level features
+    dataset: str = features.DEFAULT_DATASET  # the release: its video id feature (features.RELEASES)
 
     def __post_init__(self):
         normalization.check_input_normalization(self.input_normalization)
+        features.release(self.dataset)
 
     def to_custom_config(self):
         return dataclasses.asdict(self)
@@ -57,14 +60,14 @@ class TransformConfig:
         return cls(**custom_config)
 
 
-def labels_to_multi_hot(labels: tf.sparse.SparseTensor, num_classes: int = features.NUM_CLASSES) -> tf.Tensor:
+def labels_to_multi_hot(labels: tf.sparse.SparseTensor, num_classes: int) -> tf.Tensor:
     """Sparse [B, None] class ids -> dense multi-hot [B, num_classes] float32.
 
     Ids outside [0, num_classes) raise instead of being silently dropped.
     """
     values = tf.debugging.assert_less(
         labels.values, tf.cast(num_classes, labels.values.dtype),
-        message=f"label id >= NUM_CLASSES ({num_classes})")
+        message=f"label id >= the release's class count ({num_classes})")
     with tf.control_dependencies([values, tf.debugging.assert_non_negative(labels.values,
                                                                             message="negative label id")]):
         ids = tf.sparse.SparseTensor(labels.indices, tf.cast(labels.values, tf.int64), labels.dense_shape)
@@ -138,5 +141,5 @@ def preprocessing_fn(inputs, custom_config=None):
     config = TransformConfig.from_custom_config(custom_config)
     outputs = _frame_level(inputs, config) if config.frame_features else _video_level(inputs, config)
     outputs[features.LABELS_KEY] = inputs[features.LABELS_KEY]
-    outputs[features.VIDEO_ID_KEY] = inputs[features.VIDEO_ID_KEY]
+    outputs[features.TRANSFORMED_VIDEO_ID_KEY] = inputs[features.release(config.dataset).id_key]
     return outputs

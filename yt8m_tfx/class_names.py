@@ -1,4 +1,5 @@
 """Class names and verticals of the YouTube-8M 2018 vocabulary (3,862 classes), for people reading outputs.
+The 2017 release's vocabulary (4,716 classes) is not shipped: its outputs keep bare class ids.
 
 The data file is the dataset's own vocabulary.csv trimmed to the columns the project shows (yt8m_tfx/vocabulary/
 README.md: source and licence). Models, metrics and predictions.csv use class ids only; names are added
@@ -10,11 +11,12 @@ import csv
 import dataclasses
 import functools
 import os
-from typing import List
+from typing import List, Optional
 
 from yt8m_tfx import features
 
-VOCABULARY_2018 = os.path.join(os.path.dirname(os.path.abspath(__file__)), "vocabulary", "yt8m_2018.csv")
+VOCABULARY_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "vocabulary")
+VOCABULARY_2018 = os.path.join(VOCABULARY_DIR, features.RELEASES["yt8m-2018"].vocabulary)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -35,6 +37,14 @@ def load_vocabulary(path: str = VOCABULARY_2018, num_classes: int = features.NUM
     for class_id, row in zip(ids, rows):
         vocabulary[class_id] = ClassInfo(row["Name"], row["Vertical1"])
     return vocabulary
+
+
+def vocabulary_of(dataset: str) -> Optional[List[ClassInfo]]:
+    """The release's vocabulary, None when the project ships none for it."""
+    release = features.release(dataset)
+    if release.vocabulary is None:
+        return None
+    return load_vocabulary(os.path.join(VOCABULARY_DIR, release.vocabulary), release.num_classes)
 
 
 def display_name(vocabulary: List[ClassInfo], class_id: int) -> str:

@@ -1,18 +1,54 @@
-"""The single source of truth for YouTube-8M feature names, sizes and the class count.
+"""The single source of truth for YouTube-8M releases, feature names, sizes and class counts.
 
-Everything else (generator, Transform, models, serving signatures, CSV export) reads from here.
+Everything else (generator, schema, Transform, models, serving signatures, CSV export) reads from here.
 """
 from __future__ import annotations
 
-from typing import Dict, Mapping, Sequence
+import dataclasses
+from typing import Dict, Mapping, Optional, Sequence
 
 import numpy as np
 
-# Vocabulary of the 2018 YouTube-8M release.
-NUM_CLASSES = 3862
 
-VIDEO_ID_KEY = "id"
+@dataclasses.dataclass(frozen=True)
+class Release:
+    """One YouTube-8M release: what its records call the video id and how many classes its labels index.
+    Both releases share the feature names and sizes below."""
+    name: str                  # the --dataset value
+    id_key: str                # tf.Example feature (frame-level: SequenceExample context) holding the video id
+    num_classes: int
+    vocabulary: Optional[str]  # file under yt8m_tfx/vocabulary with class names, None when not shipped
+
+
+RELEASES: Dict[str, Release] = {release.name: release for release in (
+    # 2018 (and 2019): the current dataset, https://research.google.com/youtube8m/download.html
+    Release("yt8m-2018", id_key="id", num_classes=3862, vocabulary="yt8m_2018.csv"),
+    # 2017: the release of the starter code's README and the first Kaggle challenge.
+    Release("yt8m-2017", id_key="video_id", num_classes=4716, vocabulary=None),
+)}
+DEFAULT_DATASET = "yt8m-2018"
+
+
+def release(name: str) -> Release:
+    if name not in RELEASES:
+        raise ValueError(f"unknown --dataset {name!r}; expected one of {sorted(RELEASES)}")
+    return RELEASES[name]
+
+
+def release_for_num_classes(num_classes: int) -> Release:
+    """The release whose class count a model's output has (a SavedModel does not record the release name)."""
+    for candidate in RELEASES.values():
+        if candidate.num_classes == num_classes:
+            return candidate
+    raise ValueError(f"no YouTube-8M release has {num_classes} classes ({sorted(RELEASES)})")
+
+
+# The default release's values, for code that serves only it (benchmarks on the 2018 sample).
+NUM_CLASSES = RELEASES[DEFAULT_DATASET].num_classes
+VIDEO_ID_KEY = RELEASES[DEFAULT_DATASET].id_key
 LABELS_KEY = "labels"
+# Transform passes the video id on under one name whatever the release calls it (held-out split hashing).
+TRANSFORMED_VIDEO_ID_KEY = "video_id"
 
 # Video-level tf.Example: one float vector per video (the mean over frames).
 VIDEO_FEATURE_SIZES: Dict[str, int] = {"mean_rgb": 1024, "mean_audio": 128}
@@ -82,10 +118,10 @@ def quantize(values: np.ndarray,
     return np.clip(codes, 0, 255).astype(np.uint8)
 
 
-def video_level_feature_spec(tf) -> Mapping[str, object]:
+def video_level_feature_spec(tf, dataset: str = DEFAULT_DATASET) -> Mapping[str, object]:
     """Raw parsing spec of a video-level tf.Example (tf passed in so this module stays numpy-only)."""
     spec = {
-        VIDEO_ID_KEY: tf.io.FixedLenFeature([], tf.string),
+        release(dataset).id_key: tf.io.FixedLenFeature([], tf.string),
         LABELS_KEY: tf.io.VarLenFeature(tf.int64),
     }
     for name, size in VIDEO_FEATURE_SIZES.items():
@@ -93,14 +129,14 @@ def video_level_feature_spec(tf) -> Mapping[str, object]:
     return spec
 
 
-def frame_level_feature_specs(tf):
+def frame_level_feature_specs(tf, dataset: str = DEFAULT_DATASET):
     """(context spec, sequence spec) for tf.io.parse_sequence_example of a frame-level SequenceExample.
 
     Frames parse to RaggedTensors [batch, frames, 1] of uint8 byte strings: the same tensors the
     frame-level schema's tensor representations give Transform and the Trainer's input pipeline.
     """
     context = {
-        VIDEO_ID_KEY: tf.io.FixedLenFeature([], tf.string),
+        release(dataset).id_key: tf.io.FixedLenFeature([], tf.string),
         LABELS_KEY: tf.io.VarLenFeature(tf.int64),
     }
     sequence = {name: tf.io.RaggedFeature(tf.string, value_key=name, partitions=[], row_splits_dtype=tf.int64)

@@ -1,12 +1,12 @@
 """Synthetic YouTube-8M: genuine YT8M-format TFRecords with a learnable label signal.
 
-This is the embedded default dataset, so `make run` works with no download. The format matches the
-2018 release exactly (video-level tf.Example / frame-level tf.SequenceExample, same keys and sizes);
+This is the embedded default dataset, so `make run` works with no download. The format matches a
+YouTube-8M release exactly (the 2018 one by default, `--dataset yt8m-2017` for the starter code's) (video-level tf.Example / frame-level tf.SequenceExample, same keys and sizes);
 only the numbers are made up. Each class gets a random prototype direction; a video's features are
 the normalised sum of its labels' prototypes plus noise, so a linear model can learn them. Label
 frequencies follow a Zipf law, like the real vocabulary. Everything is deterministic given `seed`.
 
-CLI:  python -m yt8m_tfx.data.synthetic --out DIR --videos N [--frame_level] [--seed S]
+CLI:  python -m yt8m_tfx.data.synthetic --out DIR --videos N [--frame_level] [--seed S] [--dataset D]
 """
 from __future__ import annotations
 
@@ -22,7 +22,8 @@ from yt8m_tfx import features
 
 @dataclasses.dataclass(frozen=True)
 class SyntheticConfig:
-    num_classes: int = features.NUM_CLASSES
+    dataset: str = features.DEFAULT_DATASET  # the release whose id feature and class count the data has
+    num_classes: Optional[int] = None        # None: the release's
     seed: int = 0
     zipf_exponent: float = 1.0      # label frequency ~ 1 / rank**exponent
     mean_extra_labels: float = 1.5  # labels per video = 1 + Poisson(mean), capped
@@ -38,6 +39,8 @@ class SyntheticYT8M:
     """Draws videos; `video_level_examples` / `frame_level_examples` serialize them."""
 
     def __init__(self, config: SyntheticConfig = SyntheticConfig()):
+        if config.num_classes is None:
+            config = dataclasses.replace(config, num_classes=features.release(config.dataset).num_classes)
         if not 0 < config.min_frames <= config.max_frames <= features.MAX_FRAMES:
             raise ValueError(f"need 0 < min_frames <= max_frames <= {features.MAX_FRAMES}")
         self.config = config
@@ -104,11 +107,11 @@ def _floats(values):
     return tf.train.Feature(float_list=tf.train.FloatList(value=np.asarray(values, np.float32)))
 
 
-def video_level_example(video_id: str, labels, mean_rgb, mean_audio):
-    """A tf.Example laid out like the YT8M video-level release."""
+def video_level_example(video_id: str, labels, mean_rgb, mean_audio, dataset: str = features.DEFAULT_DATASET):
+    """A tf.Example laid out like the release's video-level data."""
     import tensorflow as tf
     feature = {
-        features.VIDEO_ID_KEY: _bytes([video_id.encode()]),
+        features.release(dataset).id_key: _bytes([video_id.encode()]),
         features.LABELS_KEY: _ints(labels),
         "mean_rgb": _floats(mean_rgb),
         "mean_audio": _floats(mean_audio),
@@ -116,11 +119,12 @@ def video_level_example(video_id: str, labels, mean_rgb, mean_audio):
     return tf.train.Example(features=tf.train.Features(feature=feature))
 
 
-def frame_level_example(video_id: str, labels, frames: Dict[str, np.ndarray]):
-    """A tf.SequenceExample laid out like the YT8M frame-level release (one bytes value per frame)."""
+def frame_level_example(video_id: str, labels, frames: Dict[str, np.ndarray],
+                        dataset: str = features.DEFAULT_DATASET):
+    """A tf.SequenceExample laid out like the release's frame-level data (one bytes value per frame)."""
     import tensorflow as tf
     context = tf.train.Features(feature={
-        features.VIDEO_ID_KEY: _bytes([video_id.encode()]),
+        features.release(dataset).id_key: _bytes([video_id.encode()]),
         features.LABELS_KEY: _ints(labels),
     })
     feature_lists = tf.train.FeatureLists(feature_list={
@@ -132,13 +136,15 @@ def frame_level_example(video_id: str, labels, frames: Dict[str, np.ndarray]):
 
 def serialize_video(generator: SyntheticYT8M, video: dict, frame_level: bool) -> bytes:
     if frame_level:
-        return frame_level_example(video["id"], video["labels"], generator.frames(video)).SerializeToString()
+        return frame_level_example(video["id"], video["labels"], generator.frames(video),
+                                   generator.config.dataset).SerializeToString()
     # Video-level means are the dequantized frame means of the same video, as in the real release.
     frames = generator.frames(video)
     return video_level_example(
         video["id"], video["labels"],
         features.dequantize(frames["rgb"].astype(np.float32)).mean(axis=0),
         features.dequantize(frames["audio"].astype(np.float32)).mean(axis=0),
+        generator.config.dataset,
     ).SerializeToString()
 
 
@@ -176,11 +182,12 @@ def main(argv=None):
     parser.add_argument("--shards", type=int, default=4, help="shards per split")
     parser.add_argument("--frame_level", action="store_true", help="write frame-level SequenceExamples")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--num_classes", type=int, default=features.NUM_CLASSES)
+    parser.add_argument("--dataset", default=features.DEFAULT_DATASET, choices=sorted(features.RELEASES))
+    parser.add_argument("--num_classes", type=int, default=None, help="default: the release's")
     parser.add_argument("--min_frames", type=int, default=SyntheticConfig.min_frames)
     parser.add_argument("--max_frames", type=int, default=SyntheticConfig.max_frames)
     args = parser.parse_args(argv)
-    config = SyntheticConfig(seed=args.seed, num_classes=args.num_classes,
+    config = SyntheticConfig(dataset=args.dataset, seed=args.seed, num_classes=args.num_classes,
                              min_frames=args.min_frames, max_frames=args.max_frames)
     eval_videos = args.eval_videos if args.eval_videos is not None else max(1, args.videos // 4)
     written = generate(args.out, args.videos, eval_videos, args.shards, args.frame_level, config)
