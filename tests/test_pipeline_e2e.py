@@ -320,6 +320,23 @@ def test_real_2017_shards_end_to_end_with_label_less_test_shards(tmp_path):
                          "--output_file", str(tmp_path / "p.csv"), "--named_output_file", str(tmp_path / "n.csv")]) == 2
 
 
+def test_frame_level_2017_release_from_the_synthetic_default(tmp_path):
+    """--dataset=yt8m-2017 on the embedded generator: SequenceExamples keyed by `video_id` in their context,
+    4,716 outputs, and a CSV of exactly the eval videos' ids."""
+    root = str(tmp_path / "root")
+    local_runner.main(["--pipeline_root", root, "--frame_features", "--model", "FrameLevelLogisticModel",
+                       "--dataset", "yt8m-2017", "--synthetic_videos", "120", "--train_steps", "20",
+                       "--batch_size", "16", "--gap_threshold", "0.05", "--beam_direct_running_mode", "in_memory"])
+    evaluation_shards = os.path.join(root, "synthetic_frame_data_yt8m-2017", "validate*.tfrecord")
+    example = tf.train.SequenceExample.FromString(_eval_examples(evaluation_shards)[0])
+    assert "video_id" in example.context.feature and "id" not in example.context.feature
+    assert outputs.validation_ok(outputs.latest_artifact_uri(root, "ModelEvaluation"))
+    rows = _check_predictions_csv(root, evaluation_shards, frame_level=True, dataset="yt8m-2017")
+    assert len(rows) == 30
+    model = tf.saved_model.load(os.path.join(outputs.latest_artifact_uri(root, "Model"), "Format-Serving"))
+    assert model.signatures["serving_default"].structured_outputs["probabilities"].shape[-1] == 4716
+
+
 def test_run_report_loads_in_headless_chromium(tmp_path):
     """The synthetic e2e run's report, opened by a real browser (Debian package `chromium`; .ci/run installs
     it): a screenshot that is not blank."""
