@@ -32,6 +32,7 @@ def parse_args(argv=None):
     p.add_argument("--container_project_root", default=CONTAINER_PROJECT_ROOT,
                    help="where the Dockerfile puts this project inside the image")
     cli.add_training_flags(p)
+    cli.add_ingest_flags(p)
     beam_presets.add_beam_flags(p)
     return p.parse_args(argv)
 
@@ -85,6 +86,8 @@ def compile_pipeline(args) -> str:
         schema_file=os.path.join(args.container_project_root, "pipeline", "schema",
                                  os.path.relpath(schema_path(args.frame_features, dataset), SCHEMA_DIR)),
         normalize_frames=args.normalize_frames,
+        ingest=args.ingest,
+        stats_sample_rate=args.stats_sample_rate,
         input_normalization=args.input_normalization,
         tuning=cli.tuning_config_from_flags(args),
         preprocessing_fn=configs.PREPROCESSING_FN,

@@ -27,6 +27,7 @@ def parse_args(argv=None):
     data.add_argument("--synthetic_videos", type=int, default=2000,
                       help="training videos to generate when no data is given (eval gets a quarter)")
     cli.add_training_flags(p)
+    cli.add_ingest_flags(p)
     run = p.add_argument_group("pipeline")
     run.add_argument("--pipeline_name", default=configs.PIPELINE_NAME)
     run.add_argument("--pipeline_root", default=configs.default_pipeline_root())
@@ -131,6 +132,8 @@ def run(args, say=print):
             outputs.metadata_path(args.pipeline_root)),
         enable_cache=not args.disable_cache,
         normalize_frames=args.normalize_frames,
+        ingest=args.ingest,
+        stats_sample_rate=args.stats_sample_rate,
         input_normalization=args.input_normalization,
         tuning=cli.tuning_config_from_flags(args),
         preprocessing_fn=configs.PREPROCESSING_FN,

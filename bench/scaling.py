@@ -12,6 +12,10 @@ including each stage's marginal cost (seconds per 1,000 extra training videos be
 largest size).
 
   .venv/bin/python -m bench.scaling --shards 16 32 64 128 256 --train_steps 100
+
+With --big_data every size runs twice, as the pipeline is by default and with the big-data options
+(--ingest=import: the shards are linked, not re-written; --stats_sample_rate): one run of the bench, same
+machine, both sets of numbers (bench/results/scaling_big_data.json by default then).
 """
 import argparse
 import os
@@ -21,7 +25,24 @@ import yt8m_tfx  # noqa: F401  (TF_USE_LEGACY_KERAS=1 before tensorflow loads)
 
 from bench import common
 
-DATA_STAGES = ("ImportExampleGen", "StatisticsGen", "Transform")
+DATA_STAGES = ("ImportExampleGen", "ShardImporter", "StatisticsGen", "Transform")
+
+
+def marginal_seconds(runs):
+    """Seconds per 1,000 extra training videos between the smallest and the largest run, per stage, for the
+    data stages together ("data_stages") and the whole run ("total")."""
+    if len(runs) < 2:
+        return {}
+    first, last = runs[0], runs[-1]
+    extra_thousands = (last["train_examples"] - first["train_examples"]) / 1000.0
+    marginal = {}
+    for stage in (*DATA_STAGES, "Trainer", "Evaluator", "BulkInferrer"):
+        if stage in first["stage_seconds"] and stage in last["stage_seconds"]:
+            marginal[stage] = round((last["stage_seconds"][stage] - first["stage_seconds"][stage]) / extra_thousands, 2)
+    data = lambda r: sum(r["stage_seconds"].get(s, 0.0) for s in DATA_STAGES)  # noqa: E731
+    marginal["data_stages"] = round((data(last) - data(first)) / extra_thousands, 2)
+    marginal["total"] = round((last["wall_seconds"] - first["wall_seconds"]) / extra_thousands, 2)
+    return marginal
 
 
 def main(argv=None):
@@ -32,44 +53,47 @@ def main(argv=None):
     p.add_argument("--batch_size", type=int, default=1024)
     p.add_argument("--bench_root", default=common.DEFAULT_BENCH_ROOT)
     p.add_argument("--sample_dir", default=common.SAMPLE_DIR)
-    p.add_argument("--output", default="scaling.json")
+    p.add_argument("--output", default="")
+    p.add_argument("--big_data", action="store_true",
+                   help="also run every size with --ingest=import --stats_sample_rate=<--big_data_sample_rate>")
+    p.add_argument("--big_data_sample_rate", type=float, default=0.1)
     args = p.parse_args(argv)
+    args.output = args.output or ("scaling_big_data.json" if args.big_data else "scaling.json")
+    configs = {"default": []}
+    if args.big_data:
+        configs["big_data"] = ["--ingest", "import", "--stats_sample_rate", str(args.big_data_sample_rate)]
     if not common.sample_available(args.sample_dir):
         return 0
     machine = common.machine()
     eval_examples = common.count_records(common.shard_paths(args.sample_dir, common.EVAL_SHARDS))
-    runs = []
+    runs = {name: [] for name in configs}
     for shards in args.shards:
-        train_shards = common.repeated_train_shards(shards)
-        root = common.fresh_dir(os.path.join(args.bench_root, f"scaling_{shards}"))
-        globs = common.stage_split(args.sample_dir, root, train=train_shards)
-        train_examples = common.count_records(common.shard_paths(args.sample_dir, train_shards))
-        print(f"scaling: {shards} train shards ({train_examples} videos), root {root}", flush=True)
-        run = common.run_pipeline(
-            root, ["--train_data_pattern", globs["train"], "--eval_data_pattern", globs["eval"],
-                   "--model", args.model, "--train_steps", str(args.train_steps), "--eval_steps", "5",
-                   "--batch_size", str(args.batch_size), "--disable_cache"],
-            train_examples, eval_examples, args.train_steps, args.batch_size)
-        runs.append({"train_shards": shards, "data_multiple": shards / args.shards[0],
-                     "repeated_shards": shards > len(common.TRAIN_SHARDS),
-                     "train_examples": train_examples, **run})
-        print(f"  {run['wall_seconds']} s, stages {run['stage_seconds']}", flush=True)
-    marginal = {}
-    if len(runs) > 1:
-        first, last = runs[0], runs[-1]
-        extra_thousands = (last["train_examples"] - first["train_examples"]) / 1000.0
-        for stage in (*DATA_STAGES, "Trainer", "Evaluator", "BulkInferrer", "total"):
-            get = (lambda r: r["wall_seconds"]) if stage == "total" else (  # noqa: E731
-                lambda r, s=stage: r["stage_seconds"].get(s, 0.0))
-            marginal[stage] = round((get(last) - get(first)) / extra_thousands, 2)
+        for name, flags in configs.items():
+            train_shards = common.repeated_train_shards(shards)
+            root = common.fresh_dir(os.path.join(args.bench_root, f"scaling_{name}_{shards}"))
+            globs = common.stage_split(args.sample_dir, root, train=train_shards)
+            train_examples = common.count_records(common.shard_paths(args.sample_dir, train_shards))
+            print(f"scaling ({name}): {shards} train shards ({train_examples} videos), root {root}", flush=True)
+            run = common.run_pipeline(
+                root, ["--train_data_pattern", globs["train"], "--eval_data_pattern", globs["eval"],
+                       "--model", args.model, "--train_steps", str(args.train_steps), "--eval_steps", "5",
+                       "--batch_size", str(args.batch_size), "--disable_cache", *flags],
+                train_examples, eval_examples, args.train_steps, args.batch_size)
+            runs[name].append({"train_shards": shards, "data_multiple": shards / args.shards[0],
+                               "repeated_shards": shards > len(common.TRAIN_SHARDS),
+                               "train_examples": train_examples, **run})
+            print(f"  {run['wall_seconds']} s, stages {run['stage_seconds']}", flush=True)
     result = {
         "benchmark": "scaling", "date": common.now(), "machine": machine,
         "model": args.model, "train_steps": args.train_steps, "batch_size": args.batch_size,
         "steps_policy": "fixed train_steps at every data size (Trainer time ~constant)",
         "eval_shards": "validate0064-0079", "eval_examples": eval_examples,
-        "runs": runs,
-        "marginal_seconds_per_1k_train_videos": marginal,
+        "runs": runs["default"],
+        "marginal_seconds_per_1k_train_videos": marginal_seconds(runs["default"]),
     }
+    if args.big_data:
+        result.update(big_data_flags=configs["big_data"], big_data_runs=runs["big_data"],
+                      big_data_marginal_seconds_per_1k_train_videos=marginal_seconds(runs["big_data"]))
     common.write_result(args.output, result)
     return 0
 

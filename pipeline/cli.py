@@ -47,6 +47,17 @@ def parse_hparam(text: str):
     return key, value
 
 
+def add_ingest_flags(parser: argparse.ArgumentParser):
+    """How the data stages read big inputs (both runners)."""
+    group = parser.add_argument_group("data stages at scale")
+    group.add_argument("--ingest", choices=("copy", "import"), default=configs.INGEST,
+                       help="copy: ImportExampleGen re-writes the shards (shuffled, GZIP; default); import: link the "
+                            "existing shards as the Examples artifact, nothing re-written (pipeline/ingest.py)")
+    group.add_argument("--stats_sample_rate", type=float, default=configs.STATS_SAMPLE_RATE,
+                       help="share of the videos StatisticsGen computes statistics on (default %(default)s: all); "
+                            "validation then checks the sample only")
+
+
 def add_training_flags(parser: argparse.ArgumentParser):
     data = parser.add_argument_group("features (like the starter code)")
     data.add_argument("--dataset", choices=sorted(features.RELEASES), default=None,

@@ -16,6 +16,13 @@ PIPELINE_NAME = "yt8m-tfx"
 TRAIN_DATA_PATTERN = "train*.tfrecord"
 EVAL_DATA_PATTERN = "validate*.tfrecord"
 
+# Ingest (--ingest): "copy" re-writes the shards through ImportExampleGen (shuffled, GZIP, the TFX default);
+# "import" links the existing shards as the Examples artifact (pipeline/ingest.py). The component ids of both.
+INGEST = "copy"
+EXAMPLE_GEN_IDS = ("ImportExampleGen", "ShardImporter")
+# StatisticsGen's sample rate (--stats_sample_rate): 1 = every video; lower on big inputs.
+STATS_SAMPLE_RATE = 1.0
+
 # Module paths, imported by the Transform/Trainer executors and Beam workers (the package is installed).
 PREPROCESSING_FN = "transform.preprocessing.preprocessing_fn"
 RUN_FN = "trainer.run_fn.run_fn"

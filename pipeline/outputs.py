@@ -26,8 +26,9 @@ def metadata_store(pipeline_root: str):
     return mlmd.MetadataStore(config)
 
 
-def latest_artifact_uri(pipeline_root: str, type_name: str, producer: Optional[str] = None) -> Optional[str]:
-    """URI of the newest LIVE artifact of `type_name` (optionally made by component id `producer`)."""
+def latest_artifact_uri(pipeline_root: str, type_name: str, producer=None) -> Optional[str]:
+    """URI of the newest LIVE artifact of `type_name` (optionally made by component id `producer`, or by any of
+    a tuple of ids)."""
     from ml_metadata.proto import metadata_store_pb2
     store = metadata_store(pipeline_root)
     if store is None:
@@ -35,8 +36,9 @@ def latest_artifact_uri(pipeline_root: str, type_name: str, producer: Optional[s
     artifacts = [a for a in store.get_artifacts_by_type(type_name)
                  if a.state == metadata_store_pb2.Artifact.LIVE]
     if producer:
-        prefix = uris.join(uris.absolute(pipeline_root), producer, "")
-        artifacts = [a for a in artifacts if uris.absolute(a.uri).startswith(prefix)]
+        prefixes = tuple(uris.join(uris.absolute(pipeline_root), p, "")
+                         for p in ((producer,) if isinstance(producer, str) else producer))
+        artifacts = [a for a in artifacts if uris.absolute(a.uri).startswith(prefixes)]
     if not artifacts:
         return None
     return max(artifacts, key=lambda a: (a.create_time_since_epoch, a.id)).uri

@@ -1,17 +1,19 @@
 """create_pipeline(...): the only place TFX components are wired together.
 
-ImportExampleGen -> StatisticsGen -> ImportSchemaGen (curated) -> ExampleValidator -> AnomaliesGate
-  -> Transform -> Trainer -> Evaluator (GAP plugin, blessing vs latest blessed model)
+ImportExampleGen (or ShardImporter, --ingest=import) -> StatisticsGen -> ImportSchemaGen (curated)
+  -> ExampleValidator -> AnomaliesGate -> Transform -> Trainer -> Evaluator (GAP plugin, blessing vs latest blessed model)
   -> BulkInferrer (top-k signature, blessed models only) -> PredictionsCsvExporter, Pusher
 """
 from __future__ import annotations
 
 import dataclasses
+import json
 import posixpath
 from typing import List, Optional
 
 import yt8m_tfx  # noqa: F401  (TF_USE_LEGACY_KERAS before tensorflow loads)
 
+import tensorflow_data_validation as tfdv
 import tensorflow_model_analysis as tfma
 from tfx import v1 as tfx
 
@@ -19,6 +21,7 @@ from evaluator_ext import tfma_metrics
 from inference.components import PredictionsCsvExporter
 from pipeline import configs, uris
 from pipeline.code_fingerprint import CUSTOM_CONFIG_KEY, fingerprint
+from pipeline.ingest import INGEST_MODES, ShardImporter, files_fingerprint
 from pipeline.validation_gate import AnomaliesGate
 from trainer import signatures
 from trainer.config import TrainerConfig, TuningConfig
@@ -103,6 +106,8 @@ def create_pipeline(
         preprocessing_fn: str = configs.PREPROCESSING_FN,
         run_fn: str = configs.RUN_FN,
         tuner_fn: str = configs.TUNER_FN,
+        ingest: str = configs.INGEST,
+        stats_sample_rate: float = configs.STATS_SAMPLE_RATE,
 ) -> tfx.dsl.Pipeline:
     """schema_file: the curated schema as the executors see it (default: this checkout's copy for the
     release, trainer_config.dataset, and data level; in a container: its path there). trainer_config.frame_features selects frame-level
@@ -110,7 +115,9 @@ def create_pipeline(
     is the video-level features' normalisation (transform/normalization.py). train_steps 0 lets the Trainer
     derive the steps from trainer_config.num_epochs. tuning adds the Tuner stage (KerasTuner search on the
     validation split) whose best hyperparameters the Trainer uses. preprocessing_fn, run_fn and tuner_fn
-    are module paths the executors import (the installed package's, by default)."""
+    are module paths the executors import (the installed package's, by default). ingest "import" links the
+    existing shards instead of re-writing them (pipeline/ingest.py); stats_sample_rate < 1 computes
+    StatisticsGen's statistics on that share of the videos."""
     check_model_matches_data(trainer_config.model, trainer_config.frame_features)
     if not trainer_config.checkpoint_dir:  # resume-by-default needs a place that outlives one execution
         trainer_config = dataclasses.replace(
@@ -119,15 +126,28 @@ def create_pipeline(
     schema_file = schema_file or schema_path(frame_level, trainer_config.dataset)
     payload_format = (tfx.proto.PayloadFormat.FORMAT_TF_SEQUENCE_EXAMPLE if frame_level
                       else tfx.proto.PayloadFormat.FORMAT_TF_EXAMPLE)
-    input_base, train_pattern, eval_pattern = split_data_patterns(train_data_pattern, eval_data_pattern)
-    example_gen = tfx.components.ImportExampleGen(
-        input_base=input_base,
-        input_config=tfx.proto.Input(splits=[
-            tfx.proto.Input.Split(name="train", pattern=train_pattern),
-            tfx.proto.Input.Split(name="eval", pattern=eval_pattern),
-        ]),
-        payload_format=payload_format)
-    statistics_gen = tfx.components.StatisticsGen(examples=example_gen.outputs["examples"])
+    if ingest == "import":
+        patterns = {"train": train_data_pattern, "eval": eval_data_pattern}
+        example_gen = ShardImporter(
+            split_patterns=json.dumps(patterns),
+            payload_format=tfx.proto.PayloadFormat.Name(payload_format),
+            files_fingerprint=files_fingerprint(patterns)).with_id(configs.EXAMPLE_GEN_IDS[1])
+    elif ingest == "copy":
+        input_base, train_pattern, eval_pattern = split_data_patterns(train_data_pattern, eval_data_pattern)
+        example_gen = tfx.components.ImportExampleGen(
+            input_base=input_base,
+            input_config=tfx.proto.Input(splits=[
+                tfx.proto.Input.Split(name="train", pattern=train_pattern),
+                tfx.proto.Input.Split(name="eval", pattern=eval_pattern),
+            ]),
+            payload_format=payload_format).with_id(configs.EXAMPLE_GEN_IDS[0])
+    else:
+        raise ValueError(f"--ingest must be one of {INGEST_MODES}, got {ingest!r}")
+    if not 0 < stats_sample_rate <= 1:
+        raise ValueError(f"--stats_sample_rate must be in (0, 1], got {stats_sample_rate}")
+    statistics_gen = tfx.components.StatisticsGen(
+        examples=example_gen.outputs["examples"],
+        stats_options=tfdv.StatsOptions(sample_rate=stats_sample_rate) if stats_sample_rate < 1 else None)
     schema_gen = tfx.components.ImportSchemaGen(schema_file=schema_file)
     example_validator = tfx.components.ExampleValidator(
         statistics=statistics_gen.outputs["statistics"], schema=schema_gen.outputs["schema"])
@@ -139,6 +159,8 @@ def create_pipeline(
         examples=example_gen.outputs["examples"],
         schema=schema_gen.outputs["schema"],
         preprocessing_fn=preprocessing_fn,
+        # Its pre-/post-transform statistics are read by nothing here and cost a full pass over the data.
+        disable_statistics=True,
         # Frame-level output would be ~1.4 MB of floats a video; the Trainer applies the graph itself.
         materialize=not frame_level,
         custom_config={**transform_config.to_custom_config(),

@@ -145,12 +145,12 @@ def collect(pipeline_root: str, max_videos: int = 20000) -> ReportData:
     """Everything the report shows, from the latest run's artifacts (MLMD)."""
     import json
     import tensorflow as tf
-    from pipeline import outputs
+    from pipeline import configs, outputs
     from yt8m_tfx import class_names, features
     evaluation = outputs.latest_artifact_uri(pipeline_root, "ModelEvaluation")
     model = outputs.latest_artifact_uri(pipeline_root, "Model")
     model_run = outputs.latest_artifact_uri(pipeline_root, "ModelRun")
-    examples = outputs.latest_artifact_uri(pipeline_root, "Examples", producer="ImportExampleGen")
+    examples = outputs.latest_artifact_uri(pipeline_root, "Examples", producer=configs.EXAMPLE_GEN_IDS)
     if not (evaluation and model and examples):
         raise FileNotFoundError(f"{pipeline_root} has no evaluated model yet (run the pipeline first)")
     model_dir = os.path.join(model, "Format-Serving")

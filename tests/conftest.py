@@ -13,22 +13,21 @@ SHARED_VIDEO_LEVEL = os.path.join(os.path.dirname(PROJECT_ROOT), "shared", "yt8m
 SHARED_VIDEO_LEVEL_2017 = SHARED_VIDEO_LEVEL + "_2017"
 
 
-def real_shards(indices):
-    """Paths of ../shared/yt8m_sample/video_level/validateNNNN.tfrecord, or skip when not there."""
-    paths = [os.path.join(SHARED_VIDEO_LEVEL, f"validate{i:04d}.tfrecord") for i in indices]
+def _existing_or_skip(paths, what):
     missing = [p for p in paths if not os.path.exists(p)]
     if missing:
-        pytest.skip(f"real YT8M sample not available ({missing[0]} missing)")
+        pytest.skip(f"real YT8M {what} sample not available ({missing[0]} missing)")
     return paths
+
+
+def real_shards(indices):
+    """Paths of ../shared/yt8m_sample/video_level/validateNNNN.tfrecord, or skip when not there."""
+    return _existing_or_skip([os.path.join(SHARED_VIDEO_LEVEL, f"validate{i:04d}.tfrecord") for i in indices], "2018")
 
 
 def real_2017_shards(names):
     """Paths of ../shared/yt8m_sample/video_level_2017/<name>.tfrecord (e.g. validatea0, testa1), or skip."""
-    paths = [os.path.join(SHARED_VIDEO_LEVEL_2017, f"{name}.tfrecord") for name in names]
-    missing = [p for p in paths if not os.path.exists(p)]
-    if missing:
-        pytest.skip(f"real YT8M 2017 sample not available ({missing[0]} missing)")
-    return paths
+    return _existing_or_skip([os.path.join(SHARED_VIDEO_LEVEL_2017, f"{name}.tfrecord") for name in names], "2017")
 
 
 @pytest.fixture(scope="session")

@@ -337,6 +337,41 @@ def test_frame_level_2017_release_from_the_synthetic_default(tmp_path):
     assert model.signatures["serving_default"].structured_outputs["probabilities"].shape[-1] == 4716
 
 
+def test_import_ingest_links_the_shards_and_reruns_when_they_change(tmp_path, synthetic_video_dir):
+    """--ingest=import: the Examples artifact links the user's shards (no copy) and every downstream stage
+    reads them; an unchanged rerun is cached, a changed shard re-runs the data stages."""
+    import shutil
+    from yt8m_tfx.data import synthetic
+    data = tmp_path / "data"
+    shutil.copytree(synthetic_video_dir, data)
+    root = str(tmp_path / "root")
+    argv = ["--data_dir", str(data), "--pipeline_root", root, "--ingest", "import", "--stats_sample_rate", "0.5",
+            "--train_steps", "10", "--batch_size", "32", "--gap_threshold", "0.01",
+            "--beam_direct_running_mode", "in_memory"]
+    local_runner.main(argv)
+    examples = outputs.latest_artifact_uri(root, "Examples", producer="ShardImporter")
+    linked = sorted(glob.glob(os.path.join(examples, "Split-train", "*")))
+    assert [os.path.realpath(p) for p in linked] == sorted(glob.glob(str(data / "train*.tfrecord")))
+    evaluation = outputs.latest_artifact_uri(root, "ModelEvaluation")
+    assert outputs.overall_metrics(evaluation)["example_count"] == 60 and outputs.validation_ok(evaluation)
+    _check_predictions_csv(root, str(data / "validate*.tfrecord"))
+
+    local_runner.main(argv)  # same files: served from the cache
+    executions = _executions_by_state(root)
+    for component in ("ShardImporter", "StatisticsGen", "Transform", "Trainer"):
+        assert executions.get((component, "CACHED")) == 1, executions
+
+    generator = synthetic.SyntheticYT8M()  # one more training video in a shard
+    with tf.io.TFRecordWriter(str(data / "train0001.tfrecord")) as writer:
+        for record in tf.data.TFRecordDataset([os.path.join(synthetic_video_dir, "train0001.tfrecord")]):
+            writer.write(record.numpy())
+        writer.write(synthetic.serialize_video(generator, next(generator.videos(1, "extra")), frame_level=False))
+    local_runner.main(argv)
+    executions = _executions_by_state(root)
+    for component in ("ShardImporter", "StatisticsGen", "Transform", "Trainer"):
+        assert executions.get((component, "COMPLETE")) == 2, executions
+
+
 def test_run_report_loads_in_headless_chromium(tmp_path):
     """The synthetic e2e run's report, opened by a real browser (Debian package `chromium`; .ci/run installs
     it): a screenshot that is not blank."""
