@@ -424,7 +424,7 @@ def render(results) -> str:
     for section in (video_models_section, quality_section, speed_section, scaling_section,
                     scaling_big_data_section, gap_section, models_section):
         lines += section(results)
-    lines += ["`make bench` runs every benchmark (about 1.5 hours on 2 shared cores) and then this report; "
+    lines += ["`make bench` runs every benchmark (about 2 hours on 2 shared cores) and then this report; "
               "`make bench-report` only regenerates these tables. The real-data benchmarks need "
               "`../shared/yt8m_sample` and print \"skipped\" without it.", END]
     return "\n".join(lines)

@@ -131,6 +131,10 @@ def add_training_flags(parser: argparse.ArgumentParser):
     tune.add_argument("--tune_epochs", type=float, default=10,
                       help="training epochs per trial, best validation GAP of each counts (default %(default)s)")
     model.add_argument("--top_k", type=int, default=features.TOP_K)
+    model.add_argument("--top_score_exponent", type=float, default=defaults.top_score_exponent,
+                       help="at prediction, divide each video's scores by its top score to this power: lifts "
+                            "under-confident videos in GAP's pooled ranking (0 = off; default %(default)s, "
+                            "trainer/score_calibration.py)")
     model.add_argument("--gap_threshold", type=float, default=configs.GAP_THRESHOLD,
                        help="minimum eval GAP for the model to be blessed")
 
@@ -163,7 +167,8 @@ def trainer_config_from_flags(args, dataset: str = ""):
         learning_rate_decay=args.learning_rate_decay, learning_rate_decay_examples=args.learning_rate_decay_examples,
         clip_gradient_norm=args.clip_gradient_norm, regularization_penalty=args.regularization_penalty,
         weight_decay=args.weight_decay, seed=args.seed,
-        top_k=args.top_k, start_new_model=args.start_new_model, checkpoint_steps=args.checkpoint_steps,
+        top_k=args.top_k, top_score_exponent=args.top_score_exponent,
+        start_new_model=args.start_new_model, checkpoint_steps=args.checkpoint_steps,
         num_epochs=num_epochs, validation_percent=args.validation_percent, patience=args.patience,
         eval_every_steps=args.eval_every_steps,
         hparams={"moe_num_mixtures": args.moe_num_mixtures, **dict(args.hparam)})

@@ -6,6 +6,7 @@ from typing import Any, Dict, Mapping, Optional
 
 from pipeline.code_fingerprint import CUSTOM_CONFIG_KEY
 from trainer.hparam_keys import check_hparam_keys
+from trainer.score_calibration import DEFAULT_TOP_SCORE_EXPONENT, check_top_score_exponent
 from yt8m_tfx import features
 
 # Guard for frame-level batches: the padded float input alone is batch x max_frames x 1152 x 4 bytes,
@@ -37,6 +38,8 @@ class TrainerConfig:
     # recipes' ensemble and 1024-unit MLP gain nothing, so they do not use it (bench/results/video_models.json).
     weight_decay: float = 0.0
     top_k: int = features.TOP_K
+    # Prediction-time per-video normalisation (trainer/score_calibration.py): scores / top score^this; 0 = off.
+    top_score_exponent: float = DEFAULT_TOP_SCORE_EXPONENT
     distribution_strategy: str = "auto"  # trainer/distribution.py
     seed: int = 0                    # weights init and shuffling; reruns give the same model
     # Resume (trainer/checkpoints.py): "" disables checkpoints; the pipeline sets <pipeline_root>/checkpoints.
@@ -60,6 +63,7 @@ class TrainerConfig:
         if not 0 <= self.validation_percent < 100:
             raise ValueError(f"--validation_percent must be in [0, 100), got {self.validation_percent}")
         check_hparam_keys(self.hparams)
+        check_top_score_exponent(self.top_score_exponent)
         features.release(self.dataset)
         if self.learning_rate_schedule not in LEARNING_RATE_SCHEDULES:
             raise ValueError(f"--learning_rate_schedule must be one of {LEARNING_RATE_SCHEDULES}, "

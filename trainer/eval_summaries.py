@@ -10,14 +10,18 @@ import tensorflow as tf
 import tf_keras as keras
 
 from evaluator_ext import metrics_math
+from trainer.score_calibration import normalize_by_top_score
 
 
-def eval_metrics(model: keras.Model, dataset: tf.data.Dataset, steps: int, top_k: int):
-    """Streams batches: only each video's top-k pairs are kept, never [videos, 3862] arrays."""
+def eval_metrics(model: keras.Model, dataset: tf.data.Dataset, steps: int, top_k: int,
+                 top_score_exponent: float = 0.0):
+    """Streams batches: only each video's top-k pairs are kept, never [videos, 3862] arrays. Scores are
+    normalised as the exported model's signatures do (trainer/score_calibration.py)."""
     gap = metrics_math.GapState()
     hits, perrs = [], []
     for inputs, batch_labels in dataset.take(steps):
-        predictions, labels = model(inputs, training=False).numpy(), batch_labels.numpy()
+        predictions = normalize_by_top_score(model(inputs, training=False), top_score_exponent).numpy()
+        labels = batch_labels.numpy()
         gap.add_videos(predictions, labels, top_k)
         hits.append(metrics_math.hit_at_one_per_video(predictions, labels))
         perrs.append(metrics_math.perr_per_video(predictions, labels))

@@ -60,10 +60,10 @@ class KeepBest(EveryNSteps):
 
     def __init__(self, validation_dataset: tf.data.Dataset, validation_steps: int, every: int, patience: int,
                  top_k: int, directory: Optional[str] = None, log_dir: Optional[str] = None,
-                 min_delta: float = 0.0):
+                 min_delta: float = 0.0, top_score_exponent: float = 0.0):
         super().__init__(every)
         self.dataset, self.steps, self.patience, self.top_k = validation_dataset, validation_steps, patience, top_k
-        self.directory, self.min_delta = directory, min_delta
+        self.directory, self.min_delta, self.top_score_exponent = directory, min_delta, top_score_exponent
         self.writer = tf.summary.create_file_writer(log_dir) if log_dir else None
         self.state = KeepBestState()
         self._best_weights = None
@@ -104,7 +104,8 @@ class KeepBest(EveryNSteps):
     def at_step(self, step: int):
         if self.state.history and step <= self.state.history[-1]["step"]:
             return  # already evaluated before this run resumed from an older checkpoint
-        metrics = eval_summaries.eval_metrics(self.model, self.dataset, self.steps, self.top_k)
+        metrics = eval_summaries.eval_metrics(self.model, self.dataset, self.steps, self.top_k,
+                                              self.top_score_exponent)
         improved = self.state.record(step, metrics, self.min_delta)
         if improved:
             self._best_weights = self.model.get_weights()

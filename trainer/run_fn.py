@@ -162,7 +162,8 @@ def run_fn(fn_args):
             validation_input_fn(fn_args.train_files, fn_args.data_accessor, tf_transform_output, config),
             config.validation_batches, every=every,
             patience=config.patience, top_k=config.top_k, directory=checkpoint_dir,
-            log_dir=os.path.join(fn_args.model_run_dir, "validation_metrics"))
+            log_dir=os.path.join(fn_args.model_run_dir, "validation_metrics"),
+            top_score_exponent=config.top_score_exponent)
         selector.load(model)
         # Keep-best runs before the checkpoint callback, so a checkpoint never lags its keep-best state.
         callbacks.insert(1, selector)

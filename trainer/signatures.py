@@ -15,6 +15,7 @@ import yt8m_tfx  # noqa: F401  (sets TF_USE_LEGACY_KERAS before tensorflow loads
 import tensorflow as tf
 
 from trainer.config import TrainerConfig
+from trainer.score_calibration import normalize_by_top_score
 from transform.preprocessing import (FIRST_LABEL_VERTICAL_KEY, NO_LABEL_VERTICAL, NUM_LABELS_BUCKET_KEY,
                                      UNKNOWN_VERTICAL,
                                      NUM_LABELS_BUCKET_MAX, RGB_NORM_BUCKET_KEY, labels_to_multi_hot)
@@ -63,7 +64,8 @@ def make_signatures(model, tf_transform_output, config: TrainerConfig, input_nam
         # Serving inputs carry no labels; the Transform graph passes labels through, so none are needed.
         raw = parse_raw_records(serialized, config.frame_features, with_labels=False, dataset=config.dataset)
         transformed = model.tft_layer(raw)
-        return raw, model({name: transformed[name] for name in input_names})
+        probabilities = model({name: transformed[name] for name in input_names})
+        return raw, normalize_by_top_score(probabilities, config.top_score_exponent)
 
     @tf.function(input_signature=[examples_spec])
     def serve(examples):

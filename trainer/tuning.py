@@ -58,7 +58,8 @@ class Yt8mTuner(base_tuner.BaseTuner):
         keras.utils.set_random_seed(config.seed)
         model = build_compiled_model(config, self.steps)
         selector = keep_best.KeepBest(self.validation_dataset, config.validation_batches, every=self.every,
-                                      patience=config.patience, top_k=config.top_k)
+                                      patience=config.patience, top_k=config.top_k,
+                                      top_score_exponent=config.top_score_exponent)
         model.fit(self.train_dataset, steps_per_epoch=self.steps, epochs=1, callbacks=[selector], verbose=0)
         logging.info("trial %s %s: validation GAP %.4f at step %d", trial.trial_id, trial.hyperparameters.values,
                      selector.state.best_gap, selector.state.best_step)
