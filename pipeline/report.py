@@ -105,17 +105,15 @@ def best_and_worst(rows: Sequence[ClassAp], count: int = TOP_CLASSES, min_positi
     return best, worst
 
 
-def score_eval_split(model_dir: str, example_files: Sequence[str], max_videos: int, vocabulary,
+def score_eval_split(signatures, example_files: Sequence[str], max_videos: int, vocabulary,
                      batch_size: int = 512):
-    """(videos scored, per-class AP, positives per class, example videos) of the model on the records."""
+    """(videos scored, per-class AP, positives per class, example videos) of the model on the records.
+    signatures: the model's (serving, top-k, transform_features) signatures."""
     import tensorflow as tf
     from evaluator_ext import metrics_math
-    from inference.predict import load_signatures
-    from trainer.signatures import (PROBABILITIES_OUTPUT, SERVING_SIGNATURE, TOP_K_SIGNATURE,
-                                    TRANSFORM_FEATURES_SIGNATURE, VIDEO_ID_OUTPUT)
+    from trainer.signatures import PROBABILITIES_OUTPUT, VIDEO_ID_OUTPUT
     from yt8m_tfx import features
-    serve, top_k, transform_features = load_signatures(model_dir, SERVING_SIGNATURE, TOP_K_SIGNATURE,
-                                                       TRANSFORM_FEATURES_SIGNATURE)
+    serve, top_k, transform_features = signatures
     compression = "GZIP" if example_files and example_files[0].endswith(".gz") else ""
     records = tf.data.TFRecordDataset(list(example_files), compression_type=compression).take(max_videos)
     state, videos, examples = metrics_math.MapState(), 0, []
@@ -145,7 +143,10 @@ def collect(pipeline_root: str, max_videos: int = 20000) -> ReportData:
     """Everything the report shows, from the latest run's artifacts (MLMD)."""
     import json
     import tensorflow as tf
+    from inference.predict import load_signatures
     from pipeline import configs, outputs
+    from trainer.signatures import (PROBABILITIES_OUTPUT, SERVING_SIGNATURE, TOP_K_SIGNATURE,
+                                    TRANSFORM_FEATURES_SIGNATURE)
     from yt8m_tfx import class_names, features
     evaluation = outputs.latest_artifact_uri(pipeline_root, "ModelEvaluation")
     model = outputs.latest_artifact_uri(pipeline_root, "Model")
@@ -153,12 +154,12 @@ def collect(pipeline_root: str, max_videos: int = 20000) -> ReportData:
     examples = outputs.latest_artifact_uri(pipeline_root, "Examples", producer=configs.EXAMPLE_GEN_IDS)
     if not (evaluation and model and examples):
         raise FileNotFoundError(f"{pipeline_root} has no evaluated model yet (run the pipeline first)")
-    model_dir = os.path.join(model, "Format-Serving")
-    serve = tf.saved_model.load(model_dir).signatures["serving_default"]
-    release = features.release_for_num_classes(list(serve.structured_outputs.values())[0].shape[-1])
+    signatures = load_signatures(os.path.join(model, "Format-Serving"), SERVING_SIGNATURE, TOP_K_SIGNATURE,
+                                 TRANSFORM_FEATURES_SIGNATURE)
+    release = features.release_for_num_classes(signatures[0].structured_outputs[PROBABILITIES_OUTPUT].shape[-1])
     vocabulary = class_names.vocabulary_of(release.name)
     files = sorted(tf.io.gfile.glob(os.path.join(examples, "Split-eval", "*")))
-    videos, per_class_ap, positives, example_videos = score_eval_split(model_dir, files, max_videos, vocabulary)
+    videos, per_class_ap, positives, example_videos = score_eval_split(signatures, files, max_videos, vocabulary)
     state_path = os.path.join(model_run, "training_state.json") if model_run else ""
     return ReportData(
         pipeline_root=pipeline_root, dataset=release.name,
