@@ -459,14 +459,21 @@ def test_frame_level_pipeline_end_to_end_for_every_frame_level_model(tmp_path, s
     cli_rows = {video_id: set(classes) for video_id, classes, _ in
                 map(parse_row, open(cli_csv).read().splitlines()[1:])}
     assert cli_rows == {video_id: set(classes) for video_id, (classes, _) in rows.items()}
-    # The serving signature (Transform graph inside) equals the Keras model on numpy-decoded frames.
+    # The serving signature (Transform graph inside) equals the Keras model on numpy-decoded frames, followed by
+    # the per-video top-score normalisation (trainer/score_calibration.py) at its default exponent.
+    from trainer.config import TrainerConfig
+    from trainer.score_calibration import normalize_by_top_score
     model_dir = os.path.join(outputs.latest_artifact_uri(root, "Model"), "Format-Serving")
     keras_model = tf_keras.models.load_model(model_dir, compile=False)
     served = tf.saved_model.load(model_dir).signatures["serving_default"]
-    for serialized in examples[:8]:
-        direct = keras_model.predict(_frames_in_numpy(serialized, max_frames), verbose=0)
-        via_signature = served(examples=tf.constant([serialized]))["probabilities"].numpy()
-        np.testing.assert_allclose(via_signature, direct, rtol=1e-4, atol=1e-6)
+    direct = np.concatenate([keras_model.predict(_frames_in_numpy(serialized, max_frames), verbose=0)
+                             for serialized in examples[:8]])
+    via_signature = np.concatenate([served(examples=tf.constant([serialized]))["probabilities"].numpy()
+                                    for serialized in examples[:8]])
+    assert direct.max(axis=1).min() < 0.99  # a video the normalisation visibly changes ...
+    np.testing.assert_allclose(  # ... and it is the only difference
+        via_signature, normalize_by_top_score(direct, TrainerConfig().top_score_exponent).numpy(),
+        rtol=1e-4, atol=1e-6)
 
 
 
