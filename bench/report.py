@@ -265,19 +265,18 @@ def scaling_big_data_section(results) -> List[str]:
                (" ".join(big["big_data_flags"]), big["big_data_runs"],
                 big["big_data_marginal_seconds_per_1k_train_videos"])]
 
-    def data_seconds(run):
-        return sum(run["stage_seconds"].get(stage, 0.0)
-                   for stage in ("ImportExampleGen", "ShardImporter", "StatisticsGen", "Transform"))
-
+    from bench.scaling import data_stage_seconds as data_seconds
     rows = []
     for name, runs, marginal in configs:
         for run in runs:
             ingest = run["stage_seconds"].get("ImportExampleGen", run["stage_seconds"].get("ShardImporter"))
-            rows.append([name, f"{run['data_multiple']:g}x", number(run["train_examples"]), duration(run["wall_seconds"]),
-                         f"{ingest:.0f} s", f"{run['stage_seconds'].get('StatisticsGen', 0):.0f} s",
+            rows.append([name, f"{run['data_multiple']:g}x", number(run["train_examples"]),
+                         duration(run["wall_seconds"]), f"{ingest:.0f} s",
+                         f"{run['stage_seconds'].get('StatisticsGen', 0):.0f} s",
                          f"{run['stage_seconds'].get('Transform', 0):.0f} s", f"{data_seconds(run):.0f} s"])
         last = runs[-1]
-        to_first_step = data_seconds(last) + marginal["data_stages"] * (FULL_2018_TRAIN_VIDEOS - last["train_examples"]) / 1000
+        extra_thousands = (FULL_2018_TRAIN_VIDEOS - last["train_examples"]) / 1000
+        to_first_step = data_seconds(last) + marginal["data_stages"] * extra_thousands
         rows.append([name, "per 1,000 more videos", "", f"{marginal['total']:+.2f} s", "", "", "",
                      f"{marginal['data_stages']:+.2f} s (full 2018 train split: ≈ {duration(to_first_step)} "
                      "before training)"])

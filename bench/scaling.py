@@ -28,6 +28,11 @@ from bench import common
 DATA_STAGES = ("ImportExampleGen", "ShardImporter", "StatisticsGen", "Transform")
 
 
+def data_stage_seconds(run) -> float:
+    """Seconds of the stages before training (either ingest component, statistics, Transform) in one run."""
+    return sum(run["stage_seconds"].get(stage, 0.0) for stage in DATA_STAGES)
+
+
 def marginal_seconds(runs):
     """Seconds per 1,000 extra training videos between the smallest and the largest run, per stage, for the
     data stages together ("data_stages") and the whole run ("total")."""
@@ -39,8 +44,7 @@ def marginal_seconds(runs):
     for stage in (*DATA_STAGES, "Trainer", "Evaluator", "BulkInferrer"):
         if stage in first["stage_seconds"] and stage in last["stage_seconds"]:
             marginal[stage] = round((last["stage_seconds"][stage] - first["stage_seconds"][stage]) / extra_thousands, 2)
-    data = lambda r: sum(r["stage_seconds"].get(s, 0.0) for s in DATA_STAGES)  # noqa: E731
-    marginal["data_stages"] = round((data(last) - data(first)) / extra_thousands, 2)
+    marginal["data_stages"] = round((data_stage_seconds(last) - data_stage_seconds(first)) / extra_thousands, 2)
     marginal["total"] = round((last["wall_seconds"] - first["wall_seconds"]) / extra_thousands, 2)
     return marginal
 

@@ -50,7 +50,7 @@ def parse_hparam(text: str):
 def add_ingest_flags(parser: argparse.ArgumentParser):
     """How the data stages read big inputs (both runners)."""
     group = parser.add_argument_group("data stages at scale")
-    group.add_argument("--ingest", choices=("copy", "import"), default=configs.INGEST,
+    group.add_argument("--ingest", choices=configs.INGEST_MODES, default=configs.INGEST,
                        help="copy: ImportExampleGen re-writes the shards (shuffled, GZIP; default); import: link the "
                             "existing shards as the Examples artifact, nothing re-written (pipeline/ingest.py)")
     group.add_argument("--stats_sample_rate", type=float, default=configs.STATS_SAMPLE_RATE,

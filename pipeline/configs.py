@@ -18,6 +18,7 @@ EVAL_DATA_PATTERN = "validate*.tfrecord"
 
 # Ingest (--ingest): "copy" re-writes the shards through ImportExampleGen (shuffled, GZIP, the TFX default);
 # "import" links the existing shards as the Examples artifact (pipeline/ingest.py). The component ids of both.
+INGEST_MODES = ("copy", "import")
 INGEST = "copy"
 EXAMPLE_GEN_IDS = ("ImportExampleGen", "ShardImporter")
 # StatisticsGen's sample rate (--stats_sample_rate): 1 = every video; lower on big inputs.

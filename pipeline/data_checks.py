@@ -160,12 +160,7 @@ def first_record_has_labels(path: str, frame_level: bool) -> bool:
     """Whether the file's first tf.Example (frame-level: SequenceExample context) has a `labels` feature; Kaggle
     test shards have none."""
     from yt8m_tfx import features
-    for record in tf.data.TFRecordDataset([path]).take(1):
-        if frame_level:
-            example = tf.train.SequenceExample.FromString(record.numpy())
-            return features.LABELS_KEY in example.context.feature
-        return features.LABELS_KEY in tf.train.Example.FromString(record.numpy()).features.feature
-    return False
+    return features.LABELS_KEY in (first_record_features(path, frame_level) or ())
 
 
 def check_labelled(patterns: Iterable[str], frame_level: bool) -> None:

@@ -24,7 +24,6 @@ from pipeline import uris
 
 # The Examples artifact's custom property TFX readers take the record type from (what ExampleGen sets).
 PAYLOAD_FORMAT_PROPERTY = "payload_format"
-INGEST_MODES = ("copy", "import")
 
 
 def matched_files(split_patterns: Dict[str, str]) -> Dict[str, List[str]]:

@@ -1,7 +1,8 @@
 """create_pipeline(...): the only place TFX components are wired together.
 
 ImportExampleGen (or ShardImporter, --ingest=import) -> StatisticsGen -> ImportSchemaGen (curated)
-  -> ExampleValidator -> AnomaliesGate -> Transform -> Trainer -> Evaluator (GAP plugin, blessing vs latest blessed model)
+  -> ExampleValidator -> AnomaliesGate -> Transform -> Trainer
+  -> Evaluator (GAP plugin, blessing vs latest blessed model)
   -> BulkInferrer (top-k signature, blessed models only) -> PredictionsCsvExporter, Pusher
 """
 from __future__ import annotations
@@ -21,7 +22,7 @@ from evaluator_ext import tfma_metrics
 from inference.components import PredictionsCsvExporter
 from pipeline import configs, uris
 from pipeline.code_fingerprint import CUSTOM_CONFIG_KEY, fingerprint
-from pipeline.ingest import INGEST_MODES, ShardImporter, files_fingerprint
+from pipeline.ingest import ShardImporter, files_fingerprint
 from pipeline.validation_gate import AnomaliesGate
 from trainer import signatures
 from trainer.config import TrainerConfig, TuningConfig
@@ -109,14 +110,14 @@ def create_pipeline(
         ingest: str = configs.INGEST,
         stats_sample_rate: float = configs.STATS_SAMPLE_RATE,
 ) -> tfx.dsl.Pipeline:
-    """schema_file: the curated schema as the executors see it (default: this checkout's copy for the
-    release, trainer_config.dataset, and data level; in a container: its path there). trainer_config.frame_features selects frame-level
-    SequenceExample input; normalize_frames z-scores frame features (frame-level only); input_normalization
-    is the video-level features' normalisation (transform/normalization.py). train_steps 0 lets the Trainer
-    derive the steps from trainer_config.num_epochs. tuning adds the Tuner stage (KerasTuner search on the
-    validation split) whose best hyperparameters the Trainer uses. preprocessing_fn, run_fn and tuner_fn
-    are module paths the executors import (the installed package's, by default). ingest "import" links the
-    existing shards instead of re-writing them (pipeline/ingest.py); stats_sample_rate < 1 computes
+    """schema_file: the curated schema as the executors see it (default: this checkout's copy for the release,
+    trainer_config.dataset, and data level; in a container: its path there). trainer_config.frame_features
+    selects frame-level SequenceExample input; normalize_frames z-scores frame features (frame-level only);
+    input_normalization is the video-level features' normalisation (transform/normalization.py). train_steps 0
+    lets the Trainer derive the steps from trainer_config.num_epochs. tuning adds the Tuner stage (KerasTuner
+    search on the validation split) whose best hyperparameters the Trainer uses. preprocessing_fn, run_fn and
+    tuner_fn are module paths the executors import (the installed package's, by default). ingest "import" links
+    the existing shards instead of re-writing them (pipeline/ingest.py); stats_sample_rate < 1 computes
     StatisticsGen's statistics on that share of the videos."""
     check_model_matches_data(trainer_config.model, trainer_config.frame_features)
     if not trainer_config.checkpoint_dir:  # resume-by-default needs a place that outlives one execution
@@ -142,7 +143,7 @@ def create_pipeline(
             ]),
             payload_format=payload_format).with_id(configs.EXAMPLE_GEN_IDS[0])
     else:
-        raise ValueError(f"--ingest must be one of {INGEST_MODES}, got {ingest!r}")
+        raise ValueError(f"--ingest must be one of {configs.INGEST_MODES}, got {ingest!r}")
     if not 0 < stats_sample_rate <= 1:
         raise ValueError(f"--stats_sample_rate must be in (0, 1], got {stats_sample_rate}")
     statistics_gen = tfx.components.StatisticsGen(

@@ -262,7 +262,8 @@ def render_html(data: ReportData) -> str:
         + f" · {verdict}</p>")
     state = data.training_state
     if state:
-        facts = [f"steps {state.get('initial_step', 0)}→{state.get('final_step', '?')} of {state.get('total_steps', '?')}"]
+        facts = [f"steps {state.get('initial_step', 0)}→{state.get('final_step', '?')} "
+                 f"of {state.get('total_steps', '?')}"]
         if "best_step" in state:
             facts.append(f"best validation GAP {state['best_validation_gap']:.4f} at step {state['best_step']}")
         parts.append(f"<p>Training: {e(', '.join(facts))}</p>")

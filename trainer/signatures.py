@@ -6,7 +6,8 @@ run the Transform graph inside the model:
   serving_default     -> {"probabilities": [B, num_classes of the release]}                   TFMA
   transform_features  -> {"labels_multi_hot": [B, C], "num_labels_bucket", "rgb_norm_bucket",
                           "first_label_vertical"}                                          TFMA labels, slices
-  predict_top_k       -> {"video_id": [B, 1] (the release's `id` / `video_id`), "top_k_indices": [B, k], "top_k_scores": [B, k]}  BulkInferrer, CSV
+  predict_top_k       -> {"video_id": [B, 1], "top_k_indices": [B, k], "top_k_scores": [B, k]}  BulkInferrer, CSV
+                         (video_id: the record's id, whichever name the release gives it)
 """
 from __future__ import annotations
 

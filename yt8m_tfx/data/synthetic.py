@@ -1,10 +1,10 @@
 """Synthetic YouTube-8M: genuine YT8M-format TFRecords with a learnable label signal.
 
-This is the embedded default dataset, so `make run` works with no download. The format matches a
-YouTube-8M release exactly (the 2018 one by default, `--dataset yt8m-2017` for the starter code's) (video-level tf.Example / frame-level tf.SequenceExample, same keys and sizes);
-only the numbers are made up. Each class gets a random prototype direction; a video's features are
-the normalised sum of its labels' prototypes plus noise, so a linear model can learn them. Label
-frequencies follow a Zipf law, like the real vocabulary. Everything is deterministic given `seed`.
+This is the embedded default dataset, so `make run` works with no download. The format matches a YouTube-8M release
+exactly (2018 by default, `--dataset yt8m-2017` for the starter code's): video-level tf.Example / frame-level
+tf.SequenceExample, same keys and sizes; only the numbers are made up. Each class gets a random prototype direction;
+a video's features are the normalised sum of its labels' prototypes plus noise, so a linear model can learn them.
+Label frequencies follow a Zipf law, like the real vocabulary. Everything is deterministic given `seed`.
 
 CLI:  python -m yt8m_tfx.data.synthetic --out DIR --videos N [--frame_level] [--seed S] [--dataset D]
 """
