@@ -50,6 +50,8 @@ bench: venv
 	$(PY) -m bench.video_models
 	$(PY) -m bench.scaling --shards 16 32 64 128 256
 	$(PY) -m bench.scaling --shards 16 256 --big_data
+	$(PY) -m bench.multi_worker
+	$(PY) -m bench.frame_level
 	$(PY) -m bench.make_run
 	$(PY) -m bench.gap_plugin --videos 100000
 	$(PY) -m bench.shard_check

@@ -34,7 +34,29 @@ def parse_args(argv=None):
     cli.add_training_flags(p)
     cli.add_ingest_flags(p)
     beam_presets.add_beam_flags(p)
+    vertex = p.add_argument_group("Vertex AI training (multi-worker)")
+    vertex.add_argument("--vertex_workers", type=int, default=0,
+                        help="train as a Vertex AI job on this many replicas (1 chief + N-1 workers, "
+                             "MultiWorkerMirroredStrategy); 0 = inside the pipeline's own Trainer step")
+    vertex.add_argument("--vertex_project", help="GCP project of the Vertex AI training job")
+    vertex.add_argument("--vertex_region", help="e.g. us-central1")
+    vertex.add_argument("--vertex_machine_type", default="n1-standard-8")
+    vertex.add_argument("--vertex_accelerator_type", help="e.g. NVIDIA_TESLA_T4 (with --vertex_accelerator_count)")
+    vertex.add_argument("--vertex_accelerator_count", type=int, default=0)
     return p.parse_args(argv)
+
+
+def vertex_training(args):
+    """--vertex_* flags as a pipeline.vertex.VertexTraining, or None (train in the pipeline's step)."""
+    if not args.vertex_workers:
+        return None
+    from pipeline.vertex import VertexTraining
+    try:
+        return VertexTraining(project=args.vertex_project, region=args.vertex_region, workers=args.vertex_workers,
+                              machine_type=args.vertex_machine_type, accelerator_type=args.vertex_accelerator_type,
+                              accelerator_count=args.vertex_accelerator_count)
+    except ValueError as error:
+        raise SystemExit(f"kubeflow_runner.py: {error}") from None
 
 
 def require_kfp():
@@ -71,6 +93,7 @@ def compile_pipeline(args) -> str:
     from yt8m_tfx.schema import schema_path
 
     dataset = pipeline_dataset(args)
+    vertex = vertex_training(args)
     pipeline = create_pipeline(
         pipeline_name=args.pipeline_name,
         pipeline_root=args.pipeline_root,
@@ -93,6 +116,8 @@ def compile_pipeline(args) -> str:
         preprocessing_fn=configs.PREPROCESSING_FN,
         run_fn=configs.RUN_FN,
         tuner_fn=configs.TUNER_FN,
+        vertex_training=vertex,
+        vertex_image=args.image,
         # Distributed Beam workers default to the pipeline image, which has this project installed.
         beam_pipeline_args=beam_presets.args_from_flags(args, default_image=args.image))
     runner = tfx.orchestration.experimental.KubeflowV2DagRunner(

@@ -116,6 +116,7 @@ def run(args, say=print):
     say(f"Dataset {dataset}: '{release.id_key}' ids, {release.num_classes} classes"
         + ("" if args.dataset else " (detected from the data)"))
     trainer_config = cli.trainer_config_from_flags(args, dataset)
+    beam_args = beam_presets.args_from_flags(args)
     pipeline = create_pipeline(
         pipeline_name=args.pipeline_name,
         pipeline_root=args.pipeline_root,
@@ -127,7 +128,7 @@ def run(args, say=print):
         gap_threshold=args.gap_threshold,
         serving_model_dir=args.serving_model_dir,
         inference_data_pattern=args.inference_data_pattern,
-        beam_pipeline_args=beam_presets.args_from_flags(args),
+        beam_pipeline_args=beam_args,
         metadata_connection_config=tfx.orchestration.metadata.sqlite_metadata_connection_config(
             outputs.metadata_path(args.pipeline_root)),
         enable_cache=not args.disable_cache,
@@ -141,7 +142,8 @@ def run(args, say=print):
         tuner_fn=configs.TUNER_FN)
     started = time.time()
     say(f"Running {args.pipeline_name}: {len(pipeline.components)} components")
-    tfx.orchestration.LocalDagRunner().run(pipeline)
+    with beam_presets.no_tfx_sdist_on_the_direct_runner(beam_args):
+        tfx.orchestration.LocalDagRunner().run(pipeline)
     say(f"\nPipeline finished in {time.time() - started:.0f}s. Outputs under {args.pipeline_root}:")
     labels = {"ModelEvaluation": "evaluation (TFMA)", "ModelBlessing": "blessing",
               "yt8m.PredictionsCsv": "predictions CSV", "PushedModel": "pushed model"}

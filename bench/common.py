@@ -111,7 +111,8 @@ class _TreeRssSampler(threading.Thread):
         super().__init__(daemon=True)
         self.pid, self.interval, self.peak = pid, interval, 0
         self.loads = []  # 1-minute load average samples: how busy the shared machine was
-        self.samples = []  # (unix time, summed RSS bytes): per-component peaks via MLMD's time spans
+        # (unix time, summed RSS bytes, largest single process RSS bytes): per-component peaks via MLMD's spans
+        self.samples = []
         self._done = threading.Event()
 
     def run(self):
@@ -124,17 +125,18 @@ class _TreeRssSampler(threading.Thread):
         except psutil.Error:
             return
         while not self._done.is_set():
-            total = 0
+            total = largest = 0
             try:
                 for proc in [root] + root.children(recursive=True):
                     try:
-                        total += proc.memory_info().rss
+                        rss = proc.memory_info().rss
                     except psutil.Error:
-                        pass
+                        continue
+                    total, largest = total + rss, max(largest, rss)
             except psutil.Error:
                 break
             self.peak = max(self.peak, total)
-            self.samples.append((time.time(), total))
+            self.samples.append((time.time(), total, largest))
             self.loads.append(os.getloadavg()[0])
             self._done.wait(self.interval)
 
@@ -215,12 +217,13 @@ def stage_seconds(pipeline_root: str) -> Dict[str, float]:
     return {node: round(end - start, 2) for node, (start, end) in stage_intervals(pipeline_root).items()}
 
 
-def stage_peak_rss(intervals: Dict[str, tuple], samples: Sequence[tuple], min_seconds: float = 1.0
-                   ) -> Dict[str, int]:
-    """{component id: MiB}: the largest sampled process-tree RSS while each component ran (>= 1 s)."""
+def stage_peak_rss(intervals: Dict[str, tuple], samples: Sequence[tuple], min_seconds: float = 1.0,
+                   largest_process: bool = False) -> Dict[str, int]:
+    """{component id: MiB}: the largest sampled process-tree RSS while each component ran (>= 1 s); with
+    largest_process, the largest single process's RSS instead (the runner, which hosts the executors)."""
     peaks = {}
     for node, (start, end) in intervals.items():
-        inside = [rss for t, rss in samples if start - 0.5 <= t <= end + 0.5]
+        inside = [sample[2 if largest_process else 1] for sample in samples if start - 0.5 <= sample[0] <= end + 0.5]
         if end - start >= min_seconds and inside:
             peaks[node] = max(inside) // 2**20
     return peaks
@@ -289,6 +292,7 @@ def run_pipeline(pipeline_root: str, runner_args: Sequence[str], train_examples:
         **run,
         "stage_seconds": seconds,
         "stage_peak_tree_rss_mib": stage_peak_rss(intervals, samples),
+        "stage_peak_process_rss_mib": stage_peak_rss(intervals, samples, largest_process=True),
         "stage_examples_per_s": stage_throughput(seconds, train_examples, eval_examples, train_steps,
                                                  batch_size),
         "stage_examples_counted": dict(STAGE_EXAMPLES),

@@ -294,6 +294,56 @@ def scaling_big_data_section(results) -> List[str]:
     ]
 
 
+def multi_worker_section(results) -> List[str]:
+    """`bench.multi_worker`: training examples/s with 1 and 2 local worker processes."""
+    mw = results.get("multi_worker")
+    if not mw:
+        return []
+    single = {run["model"]: run for run in mw["runs"] if run["workers"] == 1}
+    rows = [[run["model"], str(run["workers"]), number(run["examples_per_s"]),
+             f"{run['examples_per_s'] / single[run['model']]['examples_per_s']:.2f}x",
+             duration(run["fit_seconds"]), metric(run["gap"])] for run in mw["runs"]]
+    steps, batch = mw["runs"][0]["train_steps"], mw["runs"][0]["global_batch_size"]
+    return [
+        "### Training on 1 and 2 worker processes (`bench.multi_worker`)", "",
+        f"`trainer.launch` on a pipeline root's Transform output ({mw['data']}), {steps} steps of a global batch "
+        f"of {batch}, `MultiWorkerMirroredStrategy` over localhost for 2 workers. examples/s = steps x batch / "
+        f"model.fit seconds. {mw['note'][0].upper() + mw['note'][1:]}.", "",
+        *table(["model", "workers", "examples/s", "vs 1 worker", "model.fit", "eval GAP"], rows), "",
+    ]
+
+
+def frame_level_section(results) -> List[str]:
+    """`bench.frame_level`: per-stage peak memory and Trainer throughput on realistic frame-level videos."""
+    fl = results.get("frame_level")
+    if not fl:
+        return []
+    stages = [("ImportExampleGen", "ExampleGen"), ("StatisticsGen", "StatisticsGen"), ("Transform", "Transform"),
+              ("Trainer", "Trainer"), ("Evaluator", "Evaluator"), ("BulkInferrer", "BulkInferrer"),
+              ("PredictionsCsvExporter", "CSV export")]
+    def peak(run, stage):
+        tree, process = run["stage_peak_tree_rss_mib"].get(stage), run["stage_peak_process_rss_mib"].get(stage)
+        return f"{mib(tree)} ({mib(process)})" if tree else "–"
+
+    memory_rows = [[f"{run['data_multiple']}x ({number(run['train_videos'])} + {number(run['eval_videos'])} videos, "
+                    f"{number(run['data_mib'])} MiB)", run["ingest"]] + [peak(run, stage) for stage, _ in stages]
+                   for run in fl["runs"] if not run["data_stages_cached"]]
+    speed_rows = [[f"{run['data_multiple']}x", run["ingest"], run["model"], str(run["sample_frames"] or "all"),
+                   f"{run['train_steps']} x {run['batch_size']}", rate(run["trainer_videos_per_s"]),
+                   metric(run["gap"])] for run in fl["runs"]]
+    return [
+        "### Frame-level at realistic size (`bench.frame_level`)", "",
+        f"Synthetic SequenceExamples of {fl['frames_per_video'][0]}-{fl['frames_per_video'][1]} frames a video "
+        f"(like the real release); {fl['beam']}; FrameLevelLogisticModel. Peak summed RSS of the runner and its "
+        "Beam workers while each stage ran, and in brackets the largest single process (the runner: "
+        "LocalDagRunner runs every executor in it, with TensorFlow, TFX, TFMA and TFDV loaded):", "",
+        *table(["data", "--ingest"] + [label for _, label in stages], memory_rows), "",
+        "Trainer videos/s (model.fit only) with all frames and with `--sample_frames`, and the eval GAP:", "",
+        *table(["data", "--ingest", "model", "frames", "steps x batch", "Trainer videos/s", "eval GAP"],
+               speed_rows), "",
+    ]
+
+
 def gap_section(results) -> List[str]:
     g = results.get("gap_plugin")
     if not g:
@@ -421,7 +471,8 @@ def render(results) -> str:
                   f"benchmarks at niceness {m.get('nice', 0)}. Raw numbers: `bench/results/*.json`, "
                   "flattened in `bench/results/summary.csv`.", ""]
     for section in (video_models_section, quality_section, speed_section, scaling_section,
-                    scaling_big_data_section, gap_section, models_section):
+                    scaling_big_data_section, multi_worker_section, frame_level_section, gap_section,
+                    models_section):
         lines += section(results)
     lines += ["`make bench` runs every benchmark (about 2 hours on 2 shared cores) and then this report; "
               "`make bench-report` only regenerates these tables. The real-data benchmarks need "

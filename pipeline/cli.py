@@ -68,6 +68,10 @@ def add_training_flags(parser: argparse.ArgumentParser):
     data.add_argument("--feature_names", default="", help="comma-separated features, default all")
     data.add_argument("--max_frames", type=int, default=features.MAX_FRAMES,
                       help="frame-level: frames kept per video (longer ones are truncated, shorter zero-padded)")
+    data.add_argument("--sample_frames", type=int, default=0,
+                      help="frame-level: the model sees N of each video's frames, random in training and "
+                           "evenly spaced at serving, sampled before decoding (the TF2 port trains on 30); "
+                           "0 = all --max_frames")
     data.add_argument("--normalize_frames", action="store_true",
                       help="frame-level: z-score each frame feature dimension (tf.Transform statistics)")
     data.add_argument("--input_normalization", default=DEFAULT_INPUT_NORMALIZATION,
@@ -163,6 +167,7 @@ def trainer_config_from_flags(args, dataset: str = ""):
         model=args.model, feature_names=args.feature_names, frame_features=args.frame_features,
         dataset=dataset or args.dataset or features.DEFAULT_DATASET,
         label_loss=args.label_loss, batch_size=default_batch_size(args), max_frames=args.max_frames,
+        sample_frames=args.sample_frames,
         base_learning_rate=args.base_learning_rate or 0.0, learning_rate_schedule=args.learning_rate_schedule,
         learning_rate_decay=args.learning_rate_decay, learning_rate_decay_examples=args.learning_rate_decay_examples,
         clip_gradient_norm=args.clip_gradient_norm, regularization_penalty=args.regularization_penalty,

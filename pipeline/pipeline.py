@@ -20,7 +20,8 @@ from tfx import v1 as tfx
 
 from evaluator_ext import tfma_metrics
 from inference.components import PredictionsCsvExporter
-from pipeline import configs, uris
+from pipeline import configs, uris, vertex
+from pipeline.vertex import VertexTraining
 from pipeline.code_fingerprint import CUSTOM_CONFIG_KEY, fingerprint
 from pipeline.ingest import ShardImporter, files_fingerprint
 from pipeline.validation_gate import AnomaliesGate
@@ -109,6 +110,8 @@ def create_pipeline(
         tuner_fn: str = configs.TUNER_FN,
         ingest: str = configs.INGEST,
         stats_sample_rate: float = configs.STATS_SAMPLE_RATE,
+        vertex_training: Optional[VertexTraining] = None,
+        vertex_image: Optional[str] = None,
 ) -> tfx.dsl.Pipeline:
     """schema_file: the curated schema as the executors see it (default: this checkout's copy for the release,
     trainer_config.dataset, and data level; in a container: its path there). trainer_config.frame_features
@@ -118,7 +121,8 @@ def create_pipeline(
     search on the validation split) whose best hyperparameters the Trainer uses. preprocessing_fn, run_fn and
     tuner_fn are module paths the executors import (the installed package's, by default). ingest "import" links
     the existing shards instead of re-writing them (pipeline/ingest.py); stats_sample_rate < 1 computes
-    StatisticsGen's statistics on that share of the videos."""
+    StatisticsGen's statistics on that share of the videos. vertex_training runs the Trainer as a Vertex AI job
+    on worker pools of vertex_image (pipeline/vertex.py)."""
     check_model_matches_data(trainer_config.model, trainer_config.frame_features)
     if not trainer_config.checkpoint_dir:  # resume-by-default needs a place that outlives one execution
         trainer_config = dataclasses.replace(
@@ -148,12 +152,16 @@ def create_pipeline(
         raise ValueError(f"--stats_sample_rate must be in (0, 1], got {stats_sample_rate}")
     statistics_gen = tfx.components.StatisticsGen(
         examples=example_gen.outputs["examples"],
-        stats_options=tfdv.StatsOptions(sample_rate=stats_sample_rate) if stats_sample_rate < 1 else None)
+        # Sketches (Misra-Gries, KMV) for the top-k / unique counts of the string features (the video ids):
+        # bounded memory instead of a count per distinct value, which grows with the dataset.
+        stats_options=tfdv.StatsOptions(sample_rate=stats_sample_rate if stats_sample_rate < 1 else None,
+                                        use_sketch_based_topk_uniques=True))
     schema_gen = tfx.components.ImportSchemaGen(schema_file=schema_file)
     example_validator = tfx.components.ExampleValidator(
         statistics=statistics_gen.outputs["statistics"], schema=schema_gen.outputs["schema"])
     anomalies_gate = AnomaliesGate(anomalies=example_validator.outputs["anomalies"])
     transform_config = TransformConfig(frame_features=frame_level, max_frames=trainer_config.max_frames,
+                                       output_frames=trainer_config.sample_frames,
                                        normalize_frames=normalize_frames, input_normalization=input_normalization,
                                        dataset=trainer_config.dataset)
     transform = tfx.components.Transform(
@@ -182,7 +190,12 @@ def create_pipeline(
             eval_args=tfx.proto.EvalArgs(num_steps=0),
             custom_config={**trainer_config.to_custom_config(), "tuning": dataclasses.asdict(tuning),
                            **trainer_code})
-    trainer = tfx.components.Trainer(
+    trainer_custom_config = {**trainer_config.to_custom_config(), **trainer_code}
+    trainer_component = tfx.components.Trainer
+    if vertex_training:
+        trainer_component = tfx.extensions.google_cloud_ai_platform.Trainer
+        trainer_custom_config.update(vertex.trainer_custom_config(vertex_training, vertex_image))
+    trainer = trainer_component(
         run_fn=run_fn,
         hyperparameters=tuner.outputs["best_hyperparameters"] if tuner else None,
         examples=training_examples,
@@ -190,7 +203,7 @@ def create_pipeline(
         schema=schema_gen.outputs["schema"],
         train_args=tfx.proto.TrainArgs(num_steps=train_steps),
         eval_args=tfx.proto.EvalArgs(num_steps=eval_steps),
-        custom_config={**trainer_config.to_custom_config(), **trainer_code})
+        custom_config=trainer_custom_config)
     model_resolver = tfx.dsl.Resolver(
         strategy_class=tfx.dsl.experimental.LatestBlessedModelStrategy,
         model=tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model),

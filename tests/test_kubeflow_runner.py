@@ -1,4 +1,6 @@
 """kubeflow_runner.py compiles the same pipeline to a KFP v2 spec that kfp itself can load."""
+import json
+
 import yaml
 from google.protobuf import json_format
 from kfp.pipeline_spec import pipeline_spec_pb2
@@ -70,3 +72,38 @@ def test_cloud_uris_reach_the_compiled_spec_intact(tmp_path):
     text = out.read_text().replace('\\"', '"')
     assert "gs://bucket/yt8m" in text and "test*.tfrecord" in text and "gs://bucket/serving" in text
     assert "gs:/bucket" not in text.replace("gs://bucket", "")  # no abspath-mangled copy
+
+
+def test_vertex_workers_compile_to_worker_pools_of_the_image(tmp_path):
+    from pipeline import vertex
+    from tfx import v1 as tfx
+    from trainer.config import TrainerConfig
+    extension = tfx.extensions.google_cloud_ai_platform
+    assert (vertex.ENABLE_VERTEX_KEY, vertex.VERTEX_REGION_KEY, vertex.TRAINING_ARGS_KEY) == (
+        extension.ENABLE_VERTEX_KEY, extension.VERTEX_REGION_KEY, extension.TRAINING_ARGS_KEY)
+    out = _compile(tmp_path, "data", "--vertex_workers", "3", "--vertex_project", "my-project",
+                   "--vertex_region", "europe-west4", "--vertex_accelerator_type", "NVIDIA_TESLA_T4",
+                   "--vertex_accelerator_count", "1")
+    spec = yaml.safe_load(out.read_text())
+    trainer_executor = spec["deploymentSpec"]["executors"][spec["components"]["Trainer"]["executorLabel"]]
+    assert "google_cloud_ai_platform.trainer.executor" in " ".join(trainer_executor["container"]["args"])
+    custom_config = json.loads(spec["root"]["dag"]["tasks"]["Trainer"]["inputs"]["parameters"]["custom_config"]
+                               ["runtimeValue"]["constantValue"]["stringValue"])
+    assert custom_config[vertex.ENABLE_VERTEX_KEY] is True
+    assert custom_config[vertex.VERTEX_REGION_KEY] == "europe-west4"
+    training_args = custom_config[vertex.TRAINING_ARGS_KEY]
+    assert training_args["project"] == "my-project"
+    pools = training_args["job_spec"]["worker_pool_specs"]
+    assert [pool["replica_count"] for pool in pools] == [1, 2]  # the chief, then the other workers
+    for pool in pools:
+        assert pool["container_spec"]["image_uri"] == "registry.example/yt8m-tfx:test"
+        assert pool["machine_spec"] == {"machine_type": "n1-standard-8", "accelerator_type": "NVIDIA_TESLA_T4",
+                                        "accelerator_count": 1}
+    # run_fn reads the same custom_config: the extension's keys do not upset its settings.
+    assert TrainerConfig.from_custom_config(custom_config).model == "LogisticModel"
+
+
+def test_vertex_workers_without_a_project_is_a_clear_error(tmp_path):
+    import pytest
+    with pytest.raises(SystemExit, match="--vertex_workers needs --vertex_project"):
+        _compile(tmp_path, "data", "--vertex_workers", "2", "--vertex_region", "us-central1")

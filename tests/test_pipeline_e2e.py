@@ -159,7 +159,12 @@ def test_synthetic_pipeline_end_to_end_then_served_from_cache(tmp_path, syntheti
     argv = ["--data_dir", synthetic_video_dir, "--pipeline_root", root, "--train_steps", "60",
             "--eval_steps", "2", "--batch_size", "32", "--gap_threshold", "0.3",
             "--beam_direct_running_mode", "multi_processing", "--beam_direct_num_workers", "2"]
+    import tempfile
+    tfx_sdists = os.path.join(tempfile.gettempdir(), "tmp*", "build", "tfx")
+    sdists_before = set(glob.glob(tfx_sdists))
     local_runner.main(argv)
+    # The DirectRunner's Beam components did not each copy tfx into /tmp as an sdist (80 MB per component).
+    assert set(glob.glob(tfx_sdists)) == sdists_before
 
     evaluation = outputs.latest_artifact_uri(root, "ModelEvaluation")
     metrics = outputs.overall_metrics(evaluation)
@@ -404,14 +409,25 @@ SMALL_FRAME_MODELS = {
 }
 
 
-def _frames_in_numpy(serialized, max_frames):
+def _evenly_spaced(count, samples):
+    """The serving sample of trainer/frame_sampling.py, written out: the centre frame of each of `samples`
+    equal slices, or every frame of a shorter video."""
+    if count <= samples:
+        return list(range(count))
+    bounds = [i * count // samples for i in range(samples + 1)]
+    return [start + (end - start) // 2 for start, end in zip(bounds, bounds[1:])]
+
+
+def _frames_in_numpy(serialized, max_frames, sample_frames=0):
     """The model inputs of one SequenceExample, decoded and padded in numpy (independent of Transform)."""
     _, sequence, _ = tf.io.parse_sequence_example(tf.constant([serialized]), {}, {
         name: tf.io.FixedLenSequenceFeature([], tf.string) for name in features.FRAME_FEATURE_SIZES})
     inputs = {}
     for name, size in features.FRAME_FEATURE_SIZES.items():
         codes = np.stack([np.frombuffer(b, np.uint8) for b in sequence[name].numpy()[0]])[:max_frames]
-        padded = np.zeros((1, max_frames, size), np.float32)
+        if sample_frames:
+            codes = codes[_evenly_spaced(len(codes), sample_frames)]
+        padded = np.zeros((1, sample_frames or max_frames, size), np.float32)
         padded[0, :len(codes)] = features.dequantize(codes.astype(np.float32))
         inputs[features.transformed_name(name)] = padded
         inputs[features.NUM_FRAMES_KEY] = np.array([len(codes)], np.int64)
@@ -495,3 +511,22 @@ def test_frame_level_pipeline_end_to_end_for_every_frame_level_model(tmp_path, s
         top_k = tf.saved_model.load(model_dir).signatures["predict_top_k"](examples=served_examples)
         assert top_k["top_k_indices"].shape == (5, 20), model
         assert np.all(np.diff(top_k["top_k_scores"].numpy(), axis=1) <= 0), model
+
+    # --sample_frames: the model takes 8 frames of each video; serving samples them evenly spaced.
+    local_runner.main([
+        "--train_data_pattern", os.path.join(synthetic_frame_dir, "train*.tfrecord"),
+        "--eval_data_pattern", eval_pattern, "--pipeline_root", root, "--frame_features=True",
+        "--model=FrameLevelLogisticModel", "--max_frames", str(max_frames), "--sample_frames", "8",
+        "--train_steps", "60", "--batch_size", "32", "--eval_steps", "2", "--gap_threshold", "0.2"])
+    metrics = outputs.overall_metrics(outputs.latest_artifact_uri(root, "ModelEvaluation"))
+    assert metrics["gap"] > max(0.2, 20 * chance), metrics
+    model_dir = os.path.join(outputs.latest_artifact_uri(root, "Model"), "Format-Serving")
+    keras_model = tf_keras.models.load_model(model_dir, compile=False)
+    assert keras_model.inputs[0].shape[1] == 8
+    served = tf.saved_model.load(model_dir).signatures["serving_default"]
+    direct = np.concatenate([keras_model.predict(_frames_in_numpy(serialized, max_frames, sample_frames=8), verbose=0)
+                             for serialized in examples[:8]])
+    via_signature = served(examples=tf.constant(examples[:8]))["probabilities"].numpy()
+    np.testing.assert_allclose(
+        via_signature, normalize_by_top_score(direct, TrainerConfig().top_score_exponent).numpy(),
+        rtol=1e-4, atol=1e-6)

@@ -173,6 +173,20 @@ def test_frame_level_preprocessing_dequantizes_truncates_and_pads(synthetic_fram
     assert len({row["rgb_norm_bucket"] for row in rows}) == 4
 
 
+def test_frame_level_output_frames_pads_to_the_sample_size(synthetic_frame_dir):
+    """--sample_frames: the graph pads to output_frames, not max_frames (the frames were sampled before it).
+    Given a whole video (transform_features, analysis) it keeps the first output_frames frames."""
+    pattern = synthetic_frame_dir + "/validate*.tfrecord"
+    rows = _frame_level_transform(pattern, {"frame_features": True, "max_frames": 40, "output_frames": 8})
+    reference = _numpy_frames(pattern)
+    for row in rows:
+        ref = reference[row[features.TRANSFORMED_VIDEO_ID_KEY]]
+        assert row[features.NUM_FRAMES_KEY] == 8  # every synthetic video has 20 frames or more
+        for name, size in features.FRAME_FEATURE_SIZES.items():
+            got = np.asarray(row[features.transformed_name(name)]).reshape(8, size)
+            np.testing.assert_allclose(got, ref[name][:8], atol=1e-6)
+
+
 def test_frame_level_optional_normalisation_z_scores_valid_frames(synthetic_frame_dir):
     pattern = synthetic_frame_dir + "/validate*.tfrecord"
     rows = _frame_level_transform(pattern, {"frame_features": True, "max_frames": 300,

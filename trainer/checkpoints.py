@@ -34,15 +34,18 @@ def checkpoint_key(custom_config: Mapping[str, Any], transform_graph_uri: str, t
 class TrainingCheckpoints:
     """Saves and restores model weights + optimizer state (its step counter drives the LR decay)."""
 
-    def __init__(self, model: keras.Model, directory: str, max_to_keep: int = 1):
+    def __init__(self, model: keras.Model, directory: str, max_to_keep: int = 1, save_directory: str = None):
+        """save_directory: where save() writes, if not `directory` (a non-chief worker restores the chief's
+        checkpoints and saves its own copies to scratch space, see trainer/distribution.py)."""
         self.model = model
         self.directory = directory
+        self.save_directory = save_directory or directory
         self.max_to_keep = max_to_keep
         self._checkpoint = tf.train.Checkpoint(model=model, optimizer=model.optimizer)
         self._manager = self._new_manager()
 
     def _new_manager(self) -> tf.train.CheckpointManager:
-        return tf.train.CheckpointManager(self._checkpoint, self.directory, max_to_keep=self.max_to_keep)
+        return tf.train.CheckpointManager(self._checkpoint, self.save_directory, max_to_keep=self.max_to_keep)
 
     @property
     def step(self) -> int:
@@ -51,11 +54,11 @@ class TrainingCheckpoints:
     def restore_or_start(self, start_new_model: bool) -> int:
         """Returns the step training continues from (0 for a new model)."""
         if start_new_model:
-            if tf.io.gfile.exists(self.directory):
+            if self.save_directory == self.directory and tf.io.gfile.exists(self.directory):
                 tf.io.gfile.rmtree(self.directory)
-            self._manager = self._new_manager()  # forget the deleted checkpoints
+                self._manager = self._new_manager()  # forget the deleted checkpoints
             return 0
-        latest = self._manager.latest_checkpoint
+        latest = tf.train.latest_checkpoint(self.directory)
         if latest:
             # Optimizer slots must exist before restoring into them.
             self.model.optimizer.build(self.model.trainable_variables)

@@ -25,6 +25,9 @@ class TrainerConfig:
     frame_features: bool = False
     dataset: str = features.DEFAULT_DATASET  # the release (features.RELEASES): id feature, class count
     max_frames: int = features.MAX_FRAMES  # frame-level: frames kept per video (truncate / zero-pad)
+    # Frame-level: the model sees this many frames of each video (random in training, evenly spaced at
+    # serving), sampled before decoding (trainer/frame_sampling.py); 0 = all max_frames.
+    sample_frames: int = 0
     label_loss: str = "CrossEntropyLoss"
     batch_size: int = 1024
     base_learning_rate: float = 0.0  # 0: the model's own default (trainer/models: ModelSpec.learning_rate)
@@ -70,14 +73,24 @@ class TrainerConfig:
                              f"got {self.learning_rate_schedule!r}")
         if self.num_epochs < 0 or self.patience < 0:
             raise ValueError("--num_epochs and --patience must not be negative")
+        if self.sample_frames and not self.frame_features:
+            raise ValueError("--sample_frames samples frames: it needs --frame_features")
+        if not 0 <= self.sample_frames <= self.max_frames:
+            raise ValueError(f"--sample_frames must be in [0, --max_frames={self.max_frames}], "
+                             f"got {self.sample_frames}")
         if self.frame_features:
-            batch_bytes = features.frame_batch_bytes(self.batch_size, self.max_frames)
+            batch_bytes = features.frame_batch_bytes(self.batch_size, self.model_frames)
             if batch_bytes > MAX_FRAME_BATCH_BYTES:
                 raise ValueError(
-                    f"frame-level batch of {self.batch_size} videos x {self.max_frames} frames is "
+                    f"frame-level batch of {self.batch_size} videos x {self.model_frames} frames is "
                     f"{batch_bytes / 2**30:.1f} GiB of floats; use --batch_size <= "
-                    f"{MAX_FRAME_BATCH_BYTES // features.frame_batch_bytes(1, self.max_frames)} "
-                    f"or a smaller --max_frames")
+                    f"{MAX_FRAME_BATCH_BYTES // features.frame_batch_bytes(1, self.model_frames)} "
+                    f"or fewer frames (--sample_frames, --max_frames)")
+
+    @property
+    def model_frames(self) -> int:
+        """Frames per video in the model's input: the sample, else max_frames."""
+        return self.sample_frames or self.max_frames
 
     @property
     def num_classes(self) -> int:
@@ -90,6 +103,8 @@ class TrainerConfig:
     def from_custom_config(cls, custom_config: Mapping[str, Any] | None) -> "TrainerConfig":
         custom_config = dict(custom_config or {})
         custom_config.pop(CUSTOM_CONFIG_KEY, None)  # cache key only
+        # TFX's Vertex Trainer extension passes its own keys (ai_platform_*) through to run_fn.
+        custom_config = {k: v for k, v in custom_config.items() if not k.startswith("ai_platform_")}
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(custom_config) - known)
         if unknown:

@@ -60,8 +60,11 @@ class KeepBest(EveryNSteps):
 
     def __init__(self, validation_dataset: tf.data.Dataset, validation_steps: int, every: int, patience: int,
                  top_k: int, directory: Optional[str] = None, log_dir: Optional[str] = None,
-                 min_delta: float = 0.0, top_score_exponent: float = 0.0):
+                 min_delta: float = 0.0, top_score_exponent: float = 0.0, read_only: bool = False):
+        """read_only: load an interrupted run's state from `directory` but never write there (a non-chief
+        worker: every worker evaluates the same weights on the same videos and decides alike)."""
         super().__init__(every)
+        self.read_only = read_only
         self.dataset, self.steps, self.patience, self.top_k = validation_dataset, validation_steps, patience, top_k
         self.directory, self.min_delta, self.top_score_exponent = directory, min_delta, top_score_exponent
         self.writer = tf.summary.create_file_writer(log_dir) if log_dir else None
@@ -89,7 +92,7 @@ class KeepBest(EveryNSteps):
 
     def _save(self, improved: bool):
         """Writes the state, and the best weights when this evaluation produced them."""
-        if not self.directory:
+        if not self.directory or self.read_only:
             return
         if improved:
             tf.io.gfile.makedirs(os.path.dirname(self._best_path()))

@@ -4,6 +4,7 @@ trainer/signatures.py.
 from __future__ import annotations
 
 import os
+import time
 
 import yt8m_tfx  # noqa: F401  (sets TF_USE_LEGACY_KERAS before tensorflow loads)
 
@@ -14,9 +15,9 @@ from tfx_bsl.public import tfxio
 
 from absl import logging
 
-from trainer import checkpoints, data_split, keep_best, losses
+from trainer import checkpoints, data_split, frame_sampling, keep_best, losses
 from trainer.config import TrainerConfig, apply_hyperparameters, hyperparameter_values
-from trainer.distribution import make_strategy
+from trainer.distribution import WorkerRole, make_strategy
 from trainer.models import check_model_matches_data, default_learning_rate, ensemble, get_model_builder
 from trainer.optimizers import MultiRateAdam, learning_rate_schedule
 from trainer.progress import TrainingProgress
@@ -60,16 +61,35 @@ def input_fn(file_pattern, data_accessor, tf_transform_output, batch_size: int, 
         keep = keep if part == "validation" else tf.logical_not(keep)
         return {k: tf.boolean_mask(v, keep) for k, v in inputs.items()}, tf.boolean_mask(labels, keep)
 
-    options = tfxio.TensorFlowDatasetOptions(batch_size=batch_size, shuffle=seed is not None,
-                                             shuffle_seed=seed, num_epochs=num_epochs)
+    options = tfxio.TensorFlowDatasetOptions(
+        batch_size=batch_size, shuffle=seed is not None, shuffle_seed=seed, num_epochs=num_epochs,
+        shuffle_buffer_size=shuffle_buffer_records(config.frame_features, config.max_frames))
     if not config.frame_features:
         dataset = data_accessor.tf_dataset_factory(
             file_pattern, options, tf_transform_output.transformed_metadata.schema)
         return dataset.map(split, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
     tft_layer = tf_transform_output.transform_features_layer()
     dataset = data_accessor.tf_dataset_factory(file_pattern, options, tf_transform_output.raw_metadata.schema)
-    # One batch prefetched: each holds batch x max_frames x 1152 floats.
-    return dataset.map(lambda raw: split(tft_layer(raw)), num_parallel_calls=2).prefetch(1)
+
+    def transform(raw):
+        if not config.sample_frames:
+            return tft_layer(raw)
+        # Random frames in training (a seeded run), evenly spaced ones when reading the validation part.
+        # The Transform graph pads to sample_frames (TransformConfig.output_frames), not max_frames.
+        return tft_layer(frame_sampling.sample_raw_frames(raw, config.sample_frames, config.max_frames,
+                                                          random=part != "validation", seed=seed))
+
+    # One batch prefetched: each holds batch x model_frames x 1152 floats.
+    return dataset.map(lambda raw: split(transform(raw)), num_parallel_calls=2).prefetch(1)
+
+
+SHUFFLE_BUFFER_BYTES = 256 * 2**20  # raw records held for shuffling: bounded whatever the record size
+
+
+def shuffle_buffer_records(frame_features: bool, max_frames: int) -> int:
+    """tfxio's default of 10,000 records, fewer when they would exceed SHUFFLE_BUFFER_BYTES: 10,000
+    frame-level videos are ~3.5 GB of raw bytes (776 fit in 256 MiB at 300 frames; video-level keeps 10,000)."""
+    return max(64, min(10_000, SHUFFLE_BUFFER_BYTES // features.record_bytes(frame_features, max_frames)))
 
 
 def validation_input_fn(file_pattern, data_accessor, tf_transform_output, config: TrainerConfig):
@@ -107,7 +127,7 @@ def build_compiled_model(config: TrainerConfig, total_steps: int = 0):
     builder = get_model_builder(config.model)
     hparams = dict(config.hparams)
     if config.frame_features:
-        hparams["max_frames"] = config.max_frames
+        hparams["max_frames"] = config.model_frames
     # The starter code adds regularization_penalty x the models' L2 terms to the label loss.
     hparams["l2_penalty"] = hparams.get("l2_penalty", DEFAULT_L2_PENALTY) * config.regularization_penalty
     base_learning_rate = config.base_learning_rate or default_learning_rate(config.model, hparams)
@@ -131,24 +151,54 @@ def run_fn(fn_args):
     """
     tuned = hyperparameter_values(fn_args.hyperparameters)  # from the Tuner stage (--tune), if any
     config = apply_hyperparameters(TrainerConfig.from_custom_config(fn_args.custom_config), tuned)
+    # MultiWorkerMirroredStrategy must exist before any other TensorFlow op runs in this process.
+    strategy = make_strategy(config.distribution_strategy)
+    role = WorkerRole.from_environment()
+    try:
+        _train_and_export(fn_args, config, tuned, strategy, role)
+    finally:
+        role.clean_up()
+        _return_freed_memory()
+
+
+def _return_freed_memory():
+    """LocalDagRunner runs the Trainer inside the pipeline's own process: give the heap the input pipeline
+    freed (shuffle buffer, decoded batches) back to the OS, or every later component starts from the
+    training's peak."""
+    import ctypes
+    import gc
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc: nothing to trim
+        pass
+
+
+def _train_and_export(fn_args, config: TrainerConfig, tuned, strategy, role: WorkerRole):
     if tuned:
         logging.info("Tuned hyperparameters: %s", tuned)
+    if strategy.num_replicas_in_sync > 1 or not role.chief:
+        logging.info("%s of %d replicas (%s)", role.name, strategy.num_replicas_in_sync,
+                     "chief: writes the outputs" if role.chief else f"scratch space {role.scratch}")
+    model_run_dir = role.output_path(fn_args.model_run_dir, "model_run")
+    serving_model_dir = role.output_path(fn_args.serving_model_dir, "serving_model")
     keras.utils.set_random_seed(config.seed)
     tf_transform_output = tft.TFTransformOutput(fn_args.transform_output)
     total_steps = total_train_steps(fn_args, config)
     holdout = config.validation_percent > 0
     train_dataset = input_fn(fn_args.train_files, fn_args.data_accessor, tf_transform_output,
                              config.batch_size, config, seed=config.seed, part="train" if holdout else "all")
-    with make_strategy(config.distribution_strategy).scope():
+    with strategy.scope():
         model = build_compiled_model(config, total_steps)
-        callbacks = [keras.callbacks.TensorBoard(log_dir=fn_args.model_run_dir, update_freq="epoch"),
-                     LossCurve(os.path.join(fn_args.model_run_dir, "train_loss"), every=max(1, total_steps // 100))]
+        callbacks = [keras.callbacks.TensorBoard(log_dir=model_run_dir, update_freq="epoch"),
+                     LossCurve(os.path.join(model_run_dir, "train_loss"), every=max(1, total_steps // 100))]
         initial_step, checkpoint_dir = 0, None
         if config.checkpoint_dir:
             key = checkpoints.checkpoint_key({**fn_args.custom_config, "tuned": tuned}, fn_args.transform_output,
                                              fn_args.train_files)
             checkpoint_dir = os.path.join(config.checkpoint_dir, key)
-            saver = checkpoints.TrainingCheckpoints(model, checkpoint_dir)
+            saver = checkpoints.TrainingCheckpoints(model, checkpoint_dir,
+                                                    save_directory=role.output_path(checkpoint_dir, "checkpoints"))
             initial_step = saver.restore_or_start(config.start_new_model)
             callbacks.append(checkpoints.SaveEverySteps(saver, config.checkpoint_steps))
     if initial_step:
@@ -162,31 +212,45 @@ def run_fn(fn_args):
             validation_input_fn(fn_args.train_files, fn_args.data_accessor, tf_transform_output, config),
             config.validation_batches, every=every,
             patience=config.patience, top_k=config.top_k, directory=checkpoint_dir,
-            log_dir=os.path.join(fn_args.model_run_dir, "validation_metrics"),
-            top_score_exponent=config.top_score_exponent)
+            log_dir=os.path.join(model_run_dir, "validation_metrics"),
+            top_score_exponent=config.top_score_exponent, read_only=not role.chief)
         selector.load(model)
         # Keep-best runs before the checkpoint callback, so a checkpoint never lags its keep-best state.
         callbacks.insert(1, selector)
-    remaining = max(0, total_steps - initial_step)
+    remaining, fit_seconds = max(0, total_steps - initial_step), 0.0
     callbacks.append(TrainingProgress(total_steps, initial_step, config.batch_size, selector))
     if selector and selector.state.stopped_early:
         logging.info("This training already stopped early at step %d: exporting its best step %d.",
                      initial_step, selector.state.best_step)
     elif remaining:
+        started = time.monotonic()
         model.fit(train_dataset, steps_per_epoch=remaining, epochs=1, callbacks=callbacks, verbose=0)
+        fit_seconds = round(time.monotonic() - started, 2)
     else:
         logging.info("Checkpoint is already at step %d >= %d steps: exporting it as is.", initial_step, total_steps)
     final_step = int(model.optimizer.iterations.numpy())
     state = {"initial_step": initial_step, "final_step": final_step, "total_steps": total_steps,
-             "checkpoint_dir": checkpoint_dir, "tuned_hyperparameters": tuned}
+             "checkpoint_dir": checkpoint_dir, "tuned_hyperparameters": tuned,
+             "fit_seconds": fit_seconds}  # model.fit alone (with its callbacks), not start-up or export
     if selector:
         selector.restore_best()
         state.update(best_step=selector.state.best_step, best_validation_gap=selector.state.best_gap,
                      stopped_early=selector.state.stopped_early, validation_percent=config.validation_percent,
                      evaluations=selector.state.history)
-    checkpoints.write_training_state(fn_args.model_run_dir, **state)
-    tf.io.gfile.makedirs(fn_args.serving_model_dir)
-    model.save(fn_args.serving_model_dir, save_format="tf",
+    if strategy.num_replicas_in_sync > 1:
+        state["replicas"] = strategy.num_replicas_in_sync
+    checkpoints.write_training_state(model_run_dir, **state)
+    if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+        # Reading a sync-on-read variable (BatchNorm's moving statistics) of the distributed model is an
+        # all-reduce across workers: traced into the signatures, the SavedModel could not be served alone.
+        # Every worker reads the weights together; the chief exports them in a plain single-process copy.
+        weights = model.get_weights()
+        if not role.chief:
+            return
+        model = build_compiled_model(config, total_steps)
+        model.set_weights(weights)
+    tf.io.gfile.makedirs(serving_model_dir)
+    model.save(serving_model_dir, save_format="tf",
                signatures=make_signatures(model, tf_transform_output, config, model_input_names(config)))
 
 

@@ -15,6 +15,7 @@ import yt8m_tfx  # noqa: F401  (sets TF_USE_LEGACY_KERAS before tensorflow loads
 
 import tensorflow as tf
 
+from trainer import frame_sampling
 from trainer.config import TrainerConfig
 from trainer.score_calibration import normalize_by_top_score
 from transform.preprocessing import (FIRST_LABEL_VERTICAL_KEY, NO_LABEL_VERTICAL, NUM_LABELS_BUCKET_KEY,
@@ -64,6 +65,8 @@ def make_signatures(model, tf_transform_output, config: TrainerConfig, input_nam
     def predict(serialized):
         # Serving inputs carry no labels; the Transform graph passes labels through, so none are needed.
         raw = parse_raw_records(serialized, config.frame_features, with_labels=False, dataset=config.dataset)
+        if config.sample_frames:  # evenly spaced frames, as many as the model was trained on
+            raw = frame_sampling.sample_raw_frames(raw, config.sample_frames, config.max_frames, random=False)
         transformed = model.tft_layer(raw)
         probabilities = model({name: transformed[name] for name in input_names})
         return raw, normalize_by_top_score(probabilities, config.top_score_exponent)

@@ -38,6 +38,9 @@ class TransformConfig:
     """What the pipeline passes in Transform's custom_config (besides the code fingerprint)."""
     frame_features: bool = False
     max_frames: int = features.MAX_FRAMES
+    # Frames per video in the output (padded or cut to it): the Trainer's --sample_frames, which samples the
+    # raw frames before this graph runs (trainer/frame_sampling.py); 0 = max_frames.
+    output_frames: int = 0
     normalize_frames: bool = False  # the starter code feeds dequantized frames as they are
     input_normalization: str = normalization.DEFAULT_INPUT_NORMALIZATION  # video-level features
     dataset: str = features.DEFAULT_DATASET  # the release: its video id feature (features.RELEASES)
@@ -93,21 +96,22 @@ def decode_frames(frames: tf.RaggedTensor, name: str, max_frames: int) -> tf.Rag
 
 
 def pad_frames(frames: tf.RaggedTensor, max_frames: int) -> tf.Tensor:
-    """Ragged [B, <=max_frames, size] -> dense [B, max_frames, size], zeros after the valid frames."""
+    """Ragged [B, frames, size] -> dense [B, max_frames, size]: zeros after the valid frames, longer videos cut."""
     size = frames.values.shape[-1]
     return frames.to_tensor(default_value=0.0, shape=[None, max_frames, size])
 
 
 def _frame_level(inputs, config: TransformConfig):
     outputs = {}
+    output_frames = config.output_frames or config.max_frames
     decoded = {name: decode_frames(inputs[name], name, config.max_frames) for name in features.FRAME_FEATURE_SIZES}
     for name, frames in decoded.items():
         if config.normalize_frames:
             # Statistics over every valid frame of every video (padding excluded).
             frames = frames.with_flat_values(tft.scale_to_z_score(frames.flat_values, elementwise=True))
-        outputs[features.transformed_name(name)] = pad_frames(frames, config.max_frames)
+        outputs[features.transformed_name(name)] = pad_frames(frames, output_frames)
     rgb = decoded["rgb"]
-    outputs[features.NUM_FRAMES_KEY] = rgb.row_lengths()
+    outputs[features.NUM_FRAMES_KEY] = tf.minimum(rgb.row_lengths(), output_frames)
     # Same slice as video-level: quartile of the norm of the video's mean (dequantized) rgb frame.
     mean_rgb = tf.math.divide_no_nan(tf.reduce_sum(rgb, axis=1),
                                      tf.cast(tf.expand_dims(rgb.row_lengths(), 1), tf.float32))

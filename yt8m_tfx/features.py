@@ -144,6 +144,14 @@ def frame_level_feature_specs(tf, dataset: str = DEFAULT_DATASET):
     return context, sequence
 
 
+def record_bytes(frame_features: bool, max_frames: int = MAX_FRAMES) -> int:
+    """About how many bytes one serialized record holds: float32 video-level features, or max_frames uint8
+    frames (the longest videos dominate a shuffle buffer)."""
+    if frame_features:
+        return max_frames * sum(FRAME_FEATURE_SIZES.values())
+    return 4 * sum(VIDEO_FEATURE_SIZES.values())
+
+
 def frame_batch_bytes(batch_size: int, max_frames: int = MAX_FRAMES,
                       sizes: Mapping[str, int] = FRAME_FEATURE_SIZES) -> int:
     """float32 bytes of one padded frame-level batch (the model's input)."""

@@ -67,6 +67,9 @@ def frame_level_schema(dataset: str = features.DEFAULT_DATASET) -> schema_pb2.Sc
         frames = _required(sequence.struct_domain.feature.add(name=name, type=schema_pb2.BYTES))
         frames.value_counts.value_count.add(min=1)         # frames per video (longer ones are truncated)
         frames.value_counts.value_count.add(min=1, max=1)  # one quantized byte string per frame
+        # Opaque bytes to TFDV (length statistics), not categorical strings: top-k / unique counts over every
+        # distinct 1,024-byte frame held all frames of the dataset in StatisticsGen's memory.
+        frames.image_domain.SetInParent()
     representations = schema.tensor_representation_group[""].tensor_representation
     representations[release.id_key].dense_tensor.column_name = release.id_key
     representations[release.id_key].dense_tensor.shape.SetInParent()
