@@ -8,7 +8,8 @@ re-run Trainer, Evaluator, BulkInferrer and the CSV export with another model or
 seconds (MLMD), the peak summed RSS of the runner and all its Beam worker processes, and the peak RSS of
 the largest single process (the runner, which hosts the executors), sampled each second. Trainer videos/s
 = steps x batch / model.fit seconds (training_state.json), with --validation_percent 0 so that no keep-best
-evaluation runs inside model.fit. GAP on the synthetic eval split.
+evaluation runs inside model.fit; and the steady rate after the first step (which traces the graph and fills
+the shuffle buffer). GAP on the synthetic eval split.
 
   .venv/bin/python -m bench.frame_level [--sizes 1 4] [--sample_frames 30]
 """
@@ -83,6 +84,7 @@ def main(argv=None):
                     "peak_tree_rss_mib": run["peak_tree_rss_mib"], "peak_rss_mib": run["peak_rss_mib"],
                     "trainer_fit_seconds": fit,
                     "trainer_videos_per_s": round(steps * batch / fit, 1) if fit else None,
+                    "trainer_steady_videos_per_s": run["training"].get("videos_per_second_after_first_step"),
                     "gap": round(run["metrics"].get("gap", float("nan")), 4)})
                 print(f"  {runs[-1]}", flush=True)
     common.write_result(args.output, {

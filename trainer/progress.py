@@ -31,10 +31,18 @@ class TrainingProgress(keras.callbacks.Callback):
         super().__init__()
         self.total_steps, self.initial_step, self.batch_size = total_steps, initial_step, batch_size
         self.keep_best, self.every_seconds = keep_best, every_seconds
-        self._first_batch_end = self._last = None
+        self._first_batch_end = self._last = self._last_batch_end = None
+        self._batches = 0
+
+    def steady_videos_per_second(self) -> Optional[float]:
+        """videos/s from the end of the first batch (graph tracing, filling the shuffle buffer) to the last."""
+        if self._batches < 2 or self._last_batch_end <= self._first_batch_end:
+            return None
+        return round((self._batches - 1) * self.batch_size / (self._last_batch_end - self._first_batch_end), 1)
 
     def on_train_batch_end(self, batch, logs=None):
         step, now = self.initial_step + batch + 1, time.monotonic()
+        self._batches, self._last_batch_end = batch + 1, now
         if self._first_batch_end is None:  # the first batch includes tracing the graph: not a rate to report
             self._first_batch_end = self._last = now
             return

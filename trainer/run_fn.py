@@ -218,7 +218,8 @@ def _train_and_export(fn_args, config: TrainerConfig, tuned, strategy, role: Wor
         # Keep-best runs before the checkpoint callback, so a checkpoint never lags its keep-best state.
         callbacks.insert(1, selector)
     remaining, fit_seconds = max(0, total_steps - initial_step), 0.0
-    callbacks.append(TrainingProgress(total_steps, initial_step, config.batch_size, selector))
+    progress = TrainingProgress(total_steps, initial_step, config.batch_size, selector)
+    callbacks.append(progress)
     if selector and selector.state.stopped_early:
         logging.info("This training already stopped early at step %d: exporting its best step %d.",
                      initial_step, selector.state.best_step)
@@ -231,7 +232,8 @@ def _train_and_export(fn_args, config: TrainerConfig, tuned, strategy, role: Wor
     final_step = int(model.optimizer.iterations.numpy())
     state = {"initial_step": initial_step, "final_step": final_step, "total_steps": total_steps,
              "checkpoint_dir": checkpoint_dir, "tuned_hyperparameters": tuned,
-             "fit_seconds": fit_seconds}  # model.fit alone (with its callbacks), not start-up or export
+             "fit_seconds": fit_seconds,  # model.fit alone (with its callbacks), not start-up or export
+             "videos_per_second_after_first_step": progress.steady_videos_per_second()}
     if selector:
         selector.restore_best()
         state.update(best_step=selector.state.best_step, best_validation_gap=selector.state.best_gap,
