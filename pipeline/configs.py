@@ -39,6 +39,10 @@ PATIENCE = _TRAINER_DEFAULTS.patience
 EVAL_STEPS = 50
 BATCH_SIZE = _TRAINER_DEFAULTS.batch_size
 
+# Frame-level videos per model call in the Evaluator: bounds a Beam worker's decoded frames and activations
+# (64 x 300 frames x 1152 floats = 88 MB of input); video-level keeps Beam's adaptive batches.
+FRAME_LEVEL_INFERENCE_BATCH = 64
+
 # Blessing: the candidate needs GAP >= GAP_THRESHOLD and must not be worse than the last blessed model.
 GAP_THRESHOLD = 0.05
 

@@ -54,7 +54,9 @@ def split_data_patterns(train_data_pattern: str, eval_data_pattern: str):
             posixpath.relpath(posixpath.join(eval_path, eval_files), base))
 
 
-def create_eval_config(gap_threshold: float, top_k: int) -> tfma.EvalConfig:
+def create_eval_config(gap_threshold: float, top_k: int, inference_batch_size: int = 0) -> tfma.EvalConfig:
+    """inference_batch_size: videos per model call in the Evaluator (0: Beam's adaptive batches, which grow
+    to thousands of examples when a batch is quick: fine for video-level, gigabytes for frame-level)."""
     metric = lambda class_name, config="": tfma.MetricConfig(  # noqa: E731
         class_name=class_name, module=tfma_metrics.__name__, config=config)
     gap = metric("GlobalAveragePrecision", f'{{"top_k": {int(top_k)}}}')
@@ -71,7 +73,8 @@ def create_eval_config(gap_threshold: float, top_k: int) -> tfma.EvalConfig:
             signature_name=signatures.SERVING_SIGNATURE,
             prediction_key=signatures.PROBABILITIES_OUTPUT,
             label_key=features.LABELS_MULTI_HOT_KEY,
-            preprocessing_function_names=[signatures.TRANSFORM_FEATURES_SIGNATURE])],
+            preprocessing_function_names=[signatures.TRANSFORM_FEATURES_SIGNATURE],
+            inference_batch_size=inference_batch_size)],
         slicing_specs=[
             tfma.SlicingSpec(),
             tfma.SlicingSpec(feature_keys=[NUM_LABELS_BUCKET_KEY]),
@@ -213,7 +216,8 @@ def create_pipeline(
         examples=example_gen.outputs["examples"],
         model=trainer.outputs["model"],
         baseline_model=model_resolver.outputs["model"],
-        eval_config=create_eval_config(gap_threshold, trainer_config.top_k))
+        eval_config=create_eval_config(gap_threshold, trainer_config.top_k,
+                                       configs.FRAME_LEVEL_INFERENCE_BATCH if frame_level else 0))
     # Batch predictions: by default over the eval split, or over extra shards (e.g. the test set).
     extra_components = []
     inference_examples, inference_split = example_gen.outputs["examples"], "eval"

@@ -48,11 +48,20 @@ def test_frame_level_pipeline_reads_sequence_examples_and_trains_on_raw_frames(t
     assert '"frame_features": true' in custom and '"max_frames": 120' in custom
     # The Trainer reads raw SequenceExamples (Transform does not materialize frames).
     assert components["Trainer"].inputs["examples"].producer_component_id == "ImportExampleGen"
+    # Bounded memory: the Evaluator calls the model on 64 videos at a time; StatisticsGen counts the ids with
+    # sketches; the frames are opaque bytes to TFDV (no count per distinct frame).
+    from pipeline import configs
+    assert f'"inference_batch_size": {configs.FRAME_LEVEL_INFERENCE_BATCH}' in \
+        " ".join(components["Evaluator"].exec_properties["eval_config"].split())
+    assert '"_use_sketch_based_topk_uniques": true' in components["StatisticsGen"].exec_properties["stats_options_json"]
+    frame_features = schema.frame_level_schema().feature[-1].struct_domain.feature
+    assert all(feature.HasField("image_domain") for feature in frame_features)
 
 
 def test_video_level_pipeline_trains_on_materialized_transform_output(tmp_path):
     components = _components(_pipeline(tmp_path))
     assert components["Trainer"].inputs["examples"].producer_component_id == "Transform"
+    assert "inference_batch_size" not in components["Evaluator"].exec_properties["eval_config"]
     assert '"checkpoint_dir": "' + str(tmp_path / "root" / "checkpoints") + '"' in \
         components["Trainer"].exec_properties["custom_config"]
 
