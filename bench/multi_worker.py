@@ -45,14 +45,6 @@ def launch(pipeline_root: str, output_dir: str, workers: int, train_steps: int) 
     return time.time() - started
 
 
-def eval_gap(model_dir: str, eval_pattern: str) -> float:
-    from evaluator_ext import evaluate
-    out = model_dir + ".metrics.json"
-    evaluate.main(["--model_dir", model_dir, "--eval_data_pattern", eval_pattern, "--output_json", out])
-    with open(out) as f:
-        return round(json.load(f)["gap"], 4)
-
-
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--models", nargs="+", default=["LogisticModel", "MlpModel"])
@@ -63,6 +55,7 @@ def main(argv=None):
     args = p.parse_args(argv)
     if not common.sample_available(args.sample_dir):
         return 0
+    from evaluator_ext.evaluate import evaluate
     runs = []
     for model in args.models:
         root = common.fresh_dir(os.path.join(args.bench_root, f"multi_worker_{model}"))
@@ -82,7 +75,7 @@ def main(argv=None):
             run = {"model": model, "workers": workers, "train_steps": args.train_steps,
                    "global_batch_size": args.batch_size, "fit_seconds": state["fit_seconds"],
                    "examples_per_s": round(examples / state["fit_seconds"], 1), "wall_seconds": round(wall, 1),
-                   "gap": eval_gap(os.path.join(out, "serving_model"), globs["eval"])}
+                   "gap": round(evaluate(os.path.join(out, "serving_model"), globs["eval"])["gap"], 4)}
             runs.append(run)
             print(f"  {workers} worker(s): {run}", flush=True)
     # Re-running some models keeps the other models' rows of an earlier run.

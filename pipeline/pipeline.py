@@ -21,7 +21,6 @@ from tfx import v1 as tfx
 from evaluator_ext import tfma_metrics
 from inference.components import PredictionsCsvExporter
 from pipeline import configs, uris, vertex
-from pipeline.vertex import VertexTraining
 from pipeline.code_fingerprint import CUSTOM_CONFIG_KEY, fingerprint
 from pipeline.ingest import ShardImporter, files_fingerprint
 from pipeline.validation_gate import AnomaliesGate
@@ -113,7 +112,7 @@ def create_pipeline(
         tuner_fn: str = configs.TUNER_FN,
         ingest: str = configs.INGEST,
         stats_sample_rate: float = configs.STATS_SAMPLE_RATE,
-        vertex_training: Optional[VertexTraining] = None,
+        vertex_training: Optional[vertex.VertexTraining] = None,
         vertex_image: Optional[str] = None,
 ) -> tfx.dsl.Pipeline:
     """schema_file: the curated schema as the executors see it (default: this checkout's copy for the release,

@@ -53,4 +53,3 @@ def trainer_custom_config(training: VertexTraining, image: str) -> Dict:
     return {ENABLE_VERTEX_KEY: True, VERTEX_REGION_KEY: training.region,
             TRAINING_ARGS_KEY: {"project": training.project,
                                 "job_spec": {"worker_pool_specs": worker_pool_specs(training, image)}}}
-

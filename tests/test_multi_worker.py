@@ -79,13 +79,6 @@ def _launch_workers(pipeline_root, output_dir, logs_dir, count, *extra):
         assert code == 0, open(log.name).read()[-3000:]
 
 
-def _gap(model_dir, pattern):
-    from evaluator_ext import evaluate
-    out = os.path.join(tempfile.mkdtemp(), "metrics.json")
-    evaluate.main(["--model_dir", model_dir, "--eval_data_pattern", pattern, "--output_json", out])
-    return json.load(open(out))["gap"]
-
-
 @pytest.mark.slow
 def test_two_workers_train_like_one_and_resume(tmp_path, synthetic_video_dir, monkeypatch):
     monkeypatch.setattr("sys.argv", ["local_runner.py"])
@@ -107,8 +100,9 @@ def test_two_workers_train_like_one_and_resume(tmp_path, synthetic_video_dir, mo
 
     # The same training on one worker (the pipeline's own Trainer) reaches the same quality.
     eval_pattern = os.path.join(synthetic_video_dir, "validate*.tfrecord")
-    single, double = _gap(os.path.join(root, "serving_model"), eval_pattern), _gap(os.path.join(out, "serving_model"),
-                                                                                   eval_pattern)
+    from evaluator_ext.evaluate import evaluate
+    single, double = (evaluate(os.path.join(directory, "serving_model"), eval_pattern)["gap"]
+                      for directory in (root, out))
     assert single > 0.3 and abs(single - double) < 0.01, (single, double)
 
     # Resume with two workers: the next launch continues from the chief's checkpoint.

@@ -29,7 +29,7 @@ def choose_strategy(name: str, tf_config: Optional[str], num_gpus: int) -> str:
         raise ValueError(f"Unknown distribution_strategy={name!r}; choose one of {STRATEGIES}")
     if name != "auto":
         return name
-    cluster: Mapping = json.loads(tf_config).get("cluster", {}) if tf_config else {}
+    cluster: Mapping = _parsed(tf_config).get("cluster", {})
     workers = len(cluster.get("worker", [])) + len(cluster.get("chief", []))
     if workers > 1:
         return "multi_worker"
@@ -46,16 +46,20 @@ def make_strategy(name: str):
     return tf.distribute.get_strategy()
 
 
+def _parsed(tf_config: Optional[str]) -> Mapping:
+    return json.loads(tf_config) if tf_config else {}
+
+
 def task_of(tf_config: Optional[str]) -> Tuple[str, int]:
     """(task type, index) from TF_CONFIG; ("chief", 0) when there is none (a single process)."""
-    task = json.loads(tf_config).get("task", {}) if tf_config else {}
+    task = _parsed(tf_config).get("task", {})
     return task.get("type") or "chief", int(task.get("index", 0))
 
 
 def is_chief(tf_config: Optional[str]) -> bool:
     """The chief writes the outputs: task "chief", or worker 0 when the cluster has no chief (TF's rule)."""
     task_type, index = task_of(tf_config)
-    cluster: Mapping = json.loads(tf_config).get("cluster", {}) if tf_config else {}
+    cluster: Mapping = _parsed(tf_config).get("cluster", {})
     return task_type == "chief" or (task_type == "worker" and index == 0 and not cluster.get("chief"))
 
 

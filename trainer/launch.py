@@ -23,7 +23,6 @@ from typing import List
 import yt8m_tfx  # noqa: F401  (TF_USE_LEGACY_KERAS=1 before tensorflow loads)
 
 
-
 def localhost_tf_configs(workers: int) -> List[str]:
     """TF_CONFIG for each of `workers` processes on this machine (on free ports); worker 0 is the chief."""
     import socket
