@@ -109,7 +109,9 @@ def compile_pipeline(args) -> str:
         schema_file=os.path.join(args.container_project_root, "pipeline", "schema",
                                  os.path.relpath(schema_path(args.frame_features, dataset), SCHEMA_DIR)),
         normalize_frames=args.normalize_frames,
-        ingest=args.ingest,
+        # Linking (--ingest=import) fingerprints the shards when the pipeline is built: here that would be
+        # at compile time, on a machine that may not reach the bucket. Copy unless told.
+        ingest=args.ingest or configs.INGEST,
         stats_sample_rate=args.stats_sample_rate,
         input_normalization=args.input_normalization,
         tuning=cli.tuning_config_from_flags(args),

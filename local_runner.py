@@ -116,8 +116,8 @@ def run(args, say=print):
     say(f"Dataset {dataset}: '{release.id_key}' ids, {release.num_classes} classes"
         + ("" if args.dataset else " (detected from the data)"))
     if args.frame_features and args.ingest == "copy":
-        # bench/results/frame_level.json: 4.4 GiB at 1,250 videos, 10.7 GiB at 5,000 (the DirectRunner keeps
-        # ImportExampleGen's shuffle in memory); with linked shards no stage grows with the data.
+        # bench/results/frame_level.json: 3.0 GiB at 1,250 videos, 9.0 GiB at 5,000 (the DirectRunner keeps
+        # ImportExampleGen's shuffle in memory); with linked shards (the frame-level default) none grows.
         say("Frame-level with --ingest=copy: ImportExampleGen's memory grows with the data on this runner; "
             "--ingest=import links the shards instead (README: Big inputs)")
     trainer_config = cli.trainer_config_from_flags(args, dataset)
@@ -138,7 +138,7 @@ def run(args, say=print):
             outputs.metadata_path(args.pipeline_root)),
         enable_cache=not args.disable_cache,
         normalize_frames=args.normalize_frames,
-        ingest=args.ingest,
+        ingest=cli.ingest_mode(args),
         stats_sample_rate=args.stats_sample_rate,
         input_normalization=args.input_normalization,
         tuning=cli.tuning_config_from_flags(args),

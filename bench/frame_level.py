@@ -1,9 +1,9 @@
 """Benchmark (not a test): frame-level pipeline memory and training throughput at realistic video sizes.
 
 Synthetic SequenceExamples with 200-300 frames a video (≈280 KB each, like the real frame-level release):
-1,000 train + 250 eval videos ("1x") and 4x that, each with --ingest=copy (ImportExampleGen, the default)
-and --ingest=import (the shards linked). In each pipeline root the first run (FrameLevelLogisticModel, all
-frames) measures every stage; at 1x with linked shards the other runs reuse the cached data stages and
+1,000 train + 250 eval videos ("1x") and 4x that, each with --ingest=copy (ImportExampleGen) and
+--ingest=import (the shards linked, the frame-level default). In each pipeline root the first run
+(FrameLevelLogisticModel, all frames) measures every stage; at 1x with linked shards the other runs reuse the cached data stages and
 re-run Trainer, Evaluator, BulkInferrer and the CSV export with another model or --sample_frames. Per stage:
 seconds (MLMD), the peak summed RSS of the runner and all its Beam worker processes, and the peak RSS of
 the largest single process (the runner, which hosts the executors), sampled each second. Trainer videos/s
@@ -89,7 +89,7 @@ def main(argv=None):
                 print(f"  {runs[-1]}", flush=True)
     common.write_result(args.output, {
         "benchmark": "frame_level", "date": common.now(), "machine": common.machine(),
-        "frames_per_video": list(FRAMES), "beam": "DirectRunner multi_processing, 2 workers (the default)",
+        "frames_per_video": list(FRAMES), "beam": "DirectRunner, 2 workers, the frame-level default running mode (multi_threading)",
         "runs": runs})
     return 0
 

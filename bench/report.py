@@ -330,7 +330,9 @@ def frame_level_section(results) -> List[str]:
                    for run in fl["runs"] if not run["data_stages_cached"]]
     speed_rows = [[f"{run['data_multiple']}x", run["ingest"], run["model"], str(run["sample_frames"] or "all"),
                    f"{run['train_steps']} x {run['batch_size']}", rate(run["trainer_videos_per_s"]),
-                   rate(run.get("trainer_steady_videos_per_s")), metric(run["gap"])] for run in fl["runs"]]
+                   rate(run.get("trainer_steady_videos_per_s")), metric(run["gap"]),
+                   mib(run["stage_peak_tree_rss_mib"].get("Trainer")),
+                   mib(run["stage_peak_tree_rss_mib"].get("Evaluator"))] for run in fl["runs"]]
     return [
         "### Frame-level at realistic size (`bench.frame_level`)", "",
         f"Synthetic SequenceExamples of {fl['frames_per_video'][0]}-{fl['frames_per_video'][1]} frames a video "
@@ -338,10 +340,36 @@ def frame_level_section(results) -> List[str]:
         "Beam workers while each stage ran, and in brackets the largest single process (the runner: "
         "LocalDagRunner runs every executor in it, with TensorFlow, TFX, TFMA and TFDV loaded):", "",
         *table(["data", "--ingest"] + [label for _, label in stages], memory_rows), "",
+        *worker_mode_comparison(results, stages),
         "Trainer videos/s with all frames and with `--sample_frames`: over the whole model.fit, and after its "
-        "first step (graph tracing, filling the shuffle buffer); and the eval GAP:", "",
+        "first step (graph tracing, filling the shuffle buffer); the eval GAP; and the peak memory of the "
+        "Trainer and the Evaluator with that model:", "",
         *table(["data", "--ingest", "model", "frames", "steps x batch", "videos/s (whole fit)",
-                "videos/s (after step 1)", "eval GAP"], speed_rows), "",
+                "videos/s (after step 1)", "eval GAP", "Trainer peak", "Evaluator peak"], speed_rows), "",
+    ]
+
+
+def worker_mode_comparison(results, stages) -> List[str]:
+    """The same 1x run (linked shards, FrameLevelLogisticModel, all frames) with the DirectRunner's two
+    workers as processes (frame_level_processes.json, the earlier default) and as threads (frame_level.json)."""
+    def first_run(name):
+        runs = (results.get(name) or {}).get("runs", [])
+        return next((r for r in runs if r["data_multiple"] == 1 and r["ingest"] == "import"
+                     and not r["data_stages_cached"]), None)
+    processes, threads = first_run("frame_level_processes"), first_run("frame_level")
+    if not processes or not threads:
+        return []
+    rows = [[label, mib(processes["stage_peak_tree_rss_mib"].get(stage)),
+             mib(threads["stage_peak_tree_rss_mib"].get(stage)),
+             duration(processes["stage_seconds"].get(stage)), duration(threads["stage_seconds"].get(stage))]
+            for stage, label in stages if stage in threads["stage_seconds"]]
+    return [
+        "Beam's two DirectRunner workers as processes (each loads TensorFlow and, in the Evaluator and "
+        "BulkInferrer, the model) and as threads of the runner process (one TensorFlow runtime, one model; the "
+        "frame-level default): 1x, `--ingest=import`, peak summed RSS and seconds per stage:", "",
+        *table(["stage", "RSS, 2 worker processes", "RSS, 2 worker threads", "seconds, processes",
+                "seconds, threads"], rows), "",
+        *([results["frame_level_processes"]["note"], ""] if results["frame_level_processes"].get("note") else []),
     ]
 
 

@@ -54,8 +54,10 @@ def add_beam_flags(parser) -> None:
     group = parser.add_argument_group("beam")
     group.add_argument("--beam_runner", default="direct", choices=RUNNERS)
     group.add_argument("--beam_direct_num_workers", type=int, default=0, help="0 = one per core")
-    group.add_argument("--beam_direct_running_mode", default="multi_processing",
-                       choices=["in_memory", "multi_threading", "multi_processing"])
+    group.add_argument("--beam_direct_running_mode", default=None,
+                       choices=["in_memory", "multi_threading", "multi_processing"],
+                       help="DirectRunner workers as processes or as threads of the runner process (default: "
+                            "multi_processing for video-level, multi_threading for frame-level data)")
     group.add_argument("--gcp_project")
     group.add_argument("--gcp_region")
     group.add_argument("--beam_temp_location", help="gs:// or s3:// scratch space for distributed runners")
@@ -71,11 +73,22 @@ def add_beam_flags(parser) -> None:
 BYTE_SIZE_BATCHING = "--tfxio_use_byte_size_batching"
 
 
+def default_direct_running_mode(frame_level: bool) -> str:
+    """Frame-level stages spend their time in TensorFlow ops (decoding frames, the model), which release the
+    GIL: worker threads inside the runner process share its one TensorFlow runtime and one copy of the model,
+    where each worker process loads its own (~1 GiB each; bench/results/frame_level*.json: Evaluator 4.3 ->
+    2.4 GiB, and faster on 2 cores). Video-level keeps the multi-process mode its benchmarks were measured
+    with."""
+    return "multi_threading" if frame_level else "multi_processing"
+
+
 def args_from_flags(flags, default_image: Optional[str] = None) -> List[str]:
-    frame_level = [BYTE_SIZE_BATCHING] if getattr(flags, "frame_features", False) else []
+    is_frame_level = bool(getattr(flags, "frame_features", False))
+    frame_level = [BYTE_SIZE_BATCHING] if is_frame_level else []
     return frame_level + beam_pipeline_args(
         flags.beam_runner, direct_num_workers=flags.beam_direct_num_workers,
-        direct_running_mode=flags.beam_direct_running_mode, gcp_project=flags.gcp_project,
+        direct_running_mode=flags.beam_direct_running_mode or default_direct_running_mode(is_frame_level),
+        gcp_project=flags.gcp_project,
         gcp_region=flags.gcp_region, temp_location=flags.beam_temp_location,
         image=flags.beam_image or default_image, job_endpoint=flags.beam_job_endpoint,
         extra=flags.beam_extra_args)

@@ -50,12 +50,21 @@ def parse_hparam(text: str):
 def add_ingest_flags(parser: argparse.ArgumentParser):
     """How the data stages read big inputs (both runners)."""
     group = parser.add_argument_group("data stages at scale")
-    group.add_argument("--ingest", choices=configs.INGEST_MODES, default=configs.INGEST,
-                       help="copy: ImportExampleGen re-writes the shards (shuffled, GZIP; default); import: link the "
-                            "existing shards as the Examples artifact, nothing re-written (pipeline/ingest.py)")
+    group.add_argument("--ingest", choices=configs.INGEST_MODES, default=None,
+                       help="copy: ImportExampleGen re-writes the shards (shuffled, GZIP; the default, except for "
+                            "frame-level data on local_runner.py); import: link the existing shards as the "
+                            "Examples artifact, nothing re-written (pipeline/ingest.py)")
     group.add_argument("--stats_sample_rate", type=float, default=configs.STATS_SAMPLE_RATE,
                        help="share of the videos StatisticsGen computes statistics on (default %(default)s: all); "
                             "validation then checks the sample only")
+
+
+def ingest_mode(args) -> str:
+    """local_runner.py's --ingest: as given, else copy for video-level and import for frame-level data
+    (configs.FRAME_LEVEL_INGEST). kubeflow_runner.py copies unless told (its pipelines compile elsewhere)."""
+    if args.ingest:
+        return args.ingest
+    return configs.FRAME_LEVEL_INGEST if args.frame_features else configs.INGEST
 
 
 def add_training_flags(parser: argparse.ArgumentParser):

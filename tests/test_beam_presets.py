@@ -55,3 +55,18 @@ def test_beam_args_reach_every_beam_component_of_the_compiled_pipeline(tmp_path)
         args = executors[f"{component}_executor"]["container"]["args"]
         assert "--runner=DataflowRunner" in args, component
         assert "--sdk_container_image=reg/yt8m:2" in args and "--project=proj" in args, component
+
+
+def test_frame_level_runs_direct_workers_as_threads_unless_told_otherwise():
+    import local_runner
+    from pipeline.beam_presets import args_from_flags
+
+    data = ["--train_data_pattern", "t*", "--eval_data_pattern", "e*"]
+    video = args_from_flags(local_runner.parse_args(data))
+    frames = args_from_flags(local_runner.parse_args(data + ["--frame_features", "--model", "DbofModel"]))
+    chosen = args_from_flags(local_runner.parse_args(
+        data + ["--frame_features", "--model", "DbofModel", "--beam_direct_running_mode", "multi_processing"]))
+    assert "--direct_running_mode=multi_processing" in video and "--tfxio_use_byte_size_batching" not in video
+    assert "--direct_running_mode=multi_threading" in frames and "--tfxio_use_byte_size_batching" in frames
+    assert "--direct_running_mode=multi_processing" in chosen
+    assert [a for a in frames if a.startswith("--direct_running_mode")] == ["--direct_running_mode=multi_threading"]

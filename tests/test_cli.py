@@ -98,3 +98,13 @@ def test_the_starter_codes_training_flags_reach_the_trainer_config():
                     "--learning_rate_decay_examples=1000", "--clip_gradient_norm=5", "--seed=7", "--weight_decay=0.5")
     assert (config.regularization_penalty, config.learning_rate_decay, config.learning_rate_decay_examples,
             config.clip_gradient_norm, config.seed, config.weight_decay) == (100, 0.9, 1000, 5, 7, 0.5)
+
+
+def test_frame_level_data_is_linked_and_video_level_copied_unless_told():
+    parser = argparse.ArgumentParser()
+    cli.add_training_flags(parser)
+    cli.add_ingest_flags(parser)
+    assert cli.ingest_mode(parser.parse_args([])) == "copy"
+    assert cli.ingest_mode(parser.parse_args(["--frame_features", "--model=DbofModel"])) == "import"
+    assert cli.ingest_mode(parser.parse_args(["--frame_features", "--model=DbofModel", "--ingest=copy"])) == "copy"
+    assert cli.ingest_mode(parser.parse_args(["--ingest=import"])) == "import"

@@ -79,8 +79,9 @@ def input_fn(file_pattern, data_accessor, tf_transform_output, batch_size: int, 
         return tft_layer(frame_sampling.sample_raw_frames(raw, config.sample_frames, config.max_frames,
                                                           random=part != "validation", seed=seed))
 
-    # One batch prefetched: each holds batch x model_frames x 1152 floats.
-    return dataset.map(lambda raw: split(transform(raw)), num_parallel_calls=2).prefetch(1)
+    # One batch decoded at a time (its ops are multi-threaded already) and one prefetched: each holds
+    # batch x model_frames x 1152 floats. Two parallel decodes measured the same steady rate and ~0.1 GiB more.
+    return dataset.map(lambda raw: split(transform(raw)), num_parallel_calls=1).prefetch(1)
 
 
 SHUFFLE_BUFFER_BYTES = 256 * 2**20  # raw records held for shuffling: bounded whatever the record size
