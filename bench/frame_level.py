@@ -3,8 +3,9 @@
 Synthetic SequenceExamples with 200-300 frames a video (≈280 KB each, like the real frame-level release):
 1,000 train + 250 eval videos ("1x") and 4x that, each with --ingest=copy (ImportExampleGen) and
 --ingest=import (the shards linked, the frame-level default). In each pipeline root the first run
-(FrameLevelLogisticModel, all frames) measures every stage; at 1x with linked shards the other runs reuse the cached data stages and
-re-run Trainer, Evaluator, BulkInferrer and the CSV export with another model or --sample_frames. Per stage:
+(FrameLevelLogisticModel, all frames) measures every stage; at 1x with linked shards the other runs reuse
+the cached data stages and re-run Trainer, Evaluator, BulkInferrer and the CSV export with another model or
+--sample_frames. Per stage:
 seconds (MLMD), the peak summed RSS of the runner and all its Beam worker processes, and the peak RSS of
 the largest single process (the runner, which hosts the executors), sampled each second. Trainer videos/s
 = steps x batch / model.fit seconds (training_state.json), with --validation_percent 0 so that no keep-best
