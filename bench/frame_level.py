@@ -88,9 +88,11 @@ def main(argv=None):
                     "trainer_steady_videos_per_s": run["training"].get("videos_per_second_after_first_step"),
                     "gap": round(run["metrics"].get("gap", float("nan")), 4)})
                 print(f"  {runs[-1]}", flush=True)
+    from pipeline.beam_presets import default_direct_running_mode
     common.write_result(args.output, {
         "benchmark": "frame_level", "date": common.now(), "machine": common.machine(),
-        "frames_per_video": list(FRAMES), "beam": "DirectRunner, 2 workers, the frame-level default running mode (multi_threading)",
+        "frames_per_video": list(FRAMES),
+        "beam": f"DirectRunner, 2 workers, {default_direct_running_mode(frame_level=True)} (the frame-level default)",
         "runs": runs})
     return 0
 

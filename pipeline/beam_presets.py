@@ -83,13 +83,12 @@ def default_direct_running_mode(frame_level: bool) -> str:
 
 
 def args_from_flags(flags, default_image: Optional[str] = None) -> List[str]:
-    is_frame_level = bool(getattr(flags, "frame_features", False))
-    frame_level = [BYTE_SIZE_BATCHING] if is_frame_level else []
-    return frame_level + beam_pipeline_args(
+    frame_level = bool(getattr(flags, "frame_features", False))
+    batching = [BYTE_SIZE_BATCHING] if frame_level else []
+    return batching + beam_pipeline_args(
         flags.beam_runner, direct_num_workers=flags.beam_direct_num_workers,
-        direct_running_mode=flags.beam_direct_running_mode or default_direct_running_mode(is_frame_level),
-        gcp_project=flags.gcp_project,
-        gcp_region=flags.gcp_region, temp_location=flags.beam_temp_location,
+        direct_running_mode=flags.beam_direct_running_mode or default_direct_running_mode(frame_level),
+        gcp_project=flags.gcp_project, gcp_region=flags.gcp_region, temp_location=flags.beam_temp_location,
         image=flags.beam_image or default_image, job_endpoint=flags.beam_job_endpoint,
         extra=flags.beam_extra_args)
 

@@ -54,4 +54,3 @@ def sample_raw_frames(raw: Dict[str, tf.Tensor], num_samples: int, max_frames: i
         sampled[name] = tf.RaggedTensor.from_row_splits(tf.gather(frames.values, flat), positions.row_splits,
                                                         validate=False)
     return sampled
-
