@@ -25,7 +25,7 @@ from trainer.signatures import make_signatures
 from trainer.step_callbacks import LossCurve
 from trainer.models.video_level import DEFAULT_L2_PENALTY
 from transform.preprocessing import labels_to_multi_hot
-from yt8m_tfx import features
+from yt8m_tfx import features, heap
 
 
 def model_input_sizes(config: TrainerConfig):
@@ -159,20 +159,9 @@ def run_fn(fn_args):
         _train_and_export(fn_args, config, tuned, strategy, role)
     finally:
         role.clean_up()
-        _return_freed_memory()
-
-
-def _return_freed_memory():
-    """LocalDagRunner runs the Trainer inside the pipeline's own process: give the heap the input pipeline
-    freed (shuffle buffer, decoded batches) back to the OS, or every later component starts from the
-    training's peak."""
-    import ctypes
-    import gc
-    gc.collect()
-    try:
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):  # not glibc: nothing to trim
-        pass
+        # LocalDagRunner runs the Trainer in the pipeline process: the input pipeline's freed heap
+        # (shuffle buffer, decoded batches) goes back to the OS before the next component.
+        heap.return_freed_memory()
 
 
 def _train_and_export(fn_args, config: TrainerConfig, tuned, strategy, role: WorkerRole):

@@ -8,3 +8,8 @@ os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 
 # google-api-core warns on every import about Python 3.11's end of life (2027); it drowns real logs.
 warnings.filterwarnings("ignore", category=FutureWarning, module=r"google\.api_core")
+
+# Before tensorflow or Beam start their threads: see heap.py.
+from yt8m_tfx import heap as _heap  # noqa: E402
+
+_heap.limit_arenas()

@@ -10,7 +10,10 @@ from __future__ import annotations
 import dataclasses
 from typing import Callable, Dict, Mapping, Optional, Union
 
+from trainer import keras_tracing
 from trainer.models import ensemble, frame_level, mlp, video_level, vlad
+
+keras_tracing.leave_tf_keras_unconverted()  # every model is built here, before anything traces it
 
 
 @dataclasses.dataclass(frozen=True)
