@@ -13,6 +13,8 @@ evaluation runs inside model.fit; and the steady rate after the first step (whic
 the shuffle buffer). GAP on the synthetic eval split.
 
   .venv/bin/python -m bench.frame_level [--sizes 1 4] [--sample_frames 30]
+  .venv/bin/python -m bench.frame_level --sizes 1 --models FrameLevelLogisticModel \
+      --beam_direct_running_mode multi_processing --output frame_level_processes.json   # workers as processes
 """
 import argparse
 import os
@@ -51,6 +53,9 @@ def main(argv=None):
     p.add_argument("--sample_frames", type=int, default=30)
     p.add_argument("--bench_root", default=common.DEFAULT_BENCH_ROOT)
     p.add_argument("--output", default="frame_level.json")
+    p.add_argument("--beam_direct_running_mode", default=None,
+                   help="e.g. multi_processing, to compare with the frame-level default (threads); "
+                        "write it to another --output")
     args = p.parse_args(argv)
     runs = []
     for multiple in args.sizes:
@@ -72,7 +77,8 @@ def main(argv=None):
                     "--eval_data_pattern", os.path.join(data, "validate*.tfrecord"), "--ingest", ingest,
                     "--frame_features", "--model", model, "--train_steps", str(steps), "--batch_size", str(batch),
                     "--sample_frames", str(sample), "--validation_percent", "0", "--eval_steps", "2",
-                    "--gap_threshold", "0"],
+                    "--gap_threshold", "0"] + (["--beam_direct_running_mode", args.beam_direct_running_mode]
+                                               if args.beam_direct_running_mode else []),
                     train, eval_, steps, batch)
                 fit = run["training"].get("fit_seconds")
                 runs.append({
@@ -92,7 +98,8 @@ def main(argv=None):
     common.write_result(args.output, {
         "benchmark": "frame_level", "date": common.now(), "machine": common.machine(),
         "frames_per_video": list(FRAMES),
-        "beam": f"DirectRunner, 2 workers, {default_direct_running_mode(frame_level=True)} (the frame-level default)",
+        "beam": (f"DirectRunner, 2 workers, {args.beam_direct_running_mode}" if args.beam_direct_running_mode else
+                 f"DirectRunner, 2 workers, {default_direct_running_mode(frame_level=True)} (the frame-level default)"),
         "runs": runs})
     return 0
 

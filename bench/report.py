@@ -340,6 +340,7 @@ def frame_level_section(results) -> List[str]:
         "Beam workers while each stage ran, and in brackets the largest single process (the runner: "
         "LocalDagRunner runs every executor in it, with TensorFlow, TFX, TFMA and TFDV loaded):", "",
         *table(["data", "--ingest"] + [label for _, label in stages], memory_rows), "",
+        *growth_with_videos(results, stages),
         *worker_mode_comparison(results, stages),
         "Trainer videos/s with all frames and with `--sample_frames`: over the whole model.fit, and after its "
         "first step (graph tracing, filling the shuffle buffer); the eval GAP; and the peak memory of the "
@@ -349,9 +350,34 @@ def frame_level_section(results) -> List[str]:
     ]
 
 
+def growth_with_videos(results, stages) -> List[str]:
+    """Peak memory at 4x the videos against 1x with the defaults (linked shards, threads), for the main run
+    (frame_level.json) and a repeat (frame_level_repeat.json): run-to-run variation is of the same order."""
+    def first_runs(name):
+        runs = [r for r in (results.get(name) or {}).get("runs", [])
+                if r["ingest"] == "import" and not r["data_stages_cached"]]
+        return {r["data_multiple"]: r for r in runs}
+    columns = [(name, first_runs(name)) for name in ("frame_level", "frame_level_repeat")]
+    columns = [(name, runs) for name, runs in columns if 1 in runs and 4 in runs]
+    if not columns:
+        return []
+    def growth(runs, stage):
+        small, big = (runs[m]["stage_peak_tree_rss_mib"].get(stage) for m in (1, 4))
+        return f"{mib(small)} -> {mib(big)} ({round((big / small - 1) * 100):+d} %)" if small and big else "–"
+    rows = [[label] + [growth(runs, stage) for _, runs in columns] for stage, label in stages
+            if any(stage in runs[1]["stage_peak_tree_rss_mib"] for _, runs in columns)]
+    return [
+        "Peak summed RSS at 1x and 4x the videos with the defaults (`--ingest=import`, worker threads), in the "
+        "run above and in a repeat of it (`--output frame_level_repeat.json`):", "",
+        *table(["stage"] + [f"1x -> 4x, {'repeat' if name.endswith('repeat') else 'run above'}"
+                            for name, _ in columns], rows), "",
+    ]
+
+
 def worker_mode_comparison(results, stages) -> List[str]:
     """The same 1x run (linked shards, FrameLevelLogisticModel, all frames) with the DirectRunner's two
-    workers as processes (frame_level_processes.json, the earlier default) and as threads (frame_level.json)."""
+    workers as processes (frame_level_processes.json, `--beam_direct_running_mode multi_processing`) and as
+    threads (frame_level.json)."""
     def first_run(name):
         runs = (results.get(name) or {}).get("runs", [])
         return next((r for r in runs if r["data_multiple"] == 1 and r["ingest"] == "import"
