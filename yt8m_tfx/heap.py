@@ -4,7 +4,7 @@ LocalDagRunner runs every executor in the pipeline's own process, and with Beam'
 DirectRunner the Beam work as well. glibc's malloc gives each new thread its own arena (up to 8 per core),
 and what a thread frees stays in its arena: a process that ran many TensorFlow and Beam threads keeps the
 high-water mark of every arena. Two arenas measured the frame-level Trainer's peak at 2.3 GiB instead of
-2.9 (bench/results/frame_level.json), at the same steps/s and the same GAP.
+2.8-2.9 GiB, at the same steps/s and the same GAP (README, "Frame-level data").
 """
 import ctypes
 import gc
