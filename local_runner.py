@@ -116,8 +116,7 @@ def run(args, say=print):
     say(f"Dataset {dataset}: '{release.id_key}' ids, {release.num_classes} classes"
         + ("" if args.dataset else " (detected from the data)"))
     if args.frame_features and args.ingest == "copy":
-        # bench/results/frame_level.json: 3.0 GiB at 1,250 videos, 9.0 GiB at 5,000 (the DirectRunner keeps
-        # ImportExampleGen's shuffle in memory); with linked shards (the frame-level default) none grows.
+        # Why linking is the frame-level default: configs.FRAME_LEVEL_INGEST.
         say("Frame-level with --ingest=copy: ImportExampleGen's memory grows with the data on this runner; "
             "--ingest=import links the shards instead (README: Big inputs)")
     trainer_config = cli.trainer_config_from_flags(args, dataset)

@@ -350,14 +350,17 @@ def frame_level_section(results) -> List[str]:
     ]
 
 
+def _linked_first_runs(results, name) -> dict:
+    """{data multiple: run} of a frame-level result file's runs with linked shards that measured every stage
+    (not the runs that reused the cached data stages)."""
+    return {r["data_multiple"]: r for r in (results.get(name) or {}).get("runs", [])
+            if r["ingest"] == "import" and not r["data_stages_cached"]}
+
+
 def growth_with_videos(results, stages) -> List[str]:
     """Peak memory at 4x the videos against 1x with the defaults (linked shards, threads), for the main run
     (frame_level.json) and a repeat (frame_level_repeat.json): run-to-run variation is of the same order."""
-    def first_runs(name):
-        runs = [r for r in (results.get(name) or {}).get("runs", [])
-                if r["ingest"] == "import" and not r["data_stages_cached"]]
-        return {r["data_multiple"]: r for r in runs}
-    columns = [(name, first_runs(name)) for name in ("frame_level", "frame_level_repeat")]
+    columns = [(name, _linked_first_runs(results, name)) for name in ("frame_level", "frame_level_repeat")]
     columns = [(name, runs) for name, runs in columns if 1 in runs and 4 in runs]
     if not columns:
         return []
@@ -378,11 +381,7 @@ def worker_mode_comparison(results, stages) -> List[str]:
     """The same 1x run (linked shards, FrameLevelLogisticModel, all frames) with the DirectRunner's two
     workers as processes (frame_level_processes.json, `--beam_direct_running_mode multi_processing`) and as
     threads (frame_level.json)."""
-    def first_run(name):
-        runs = (results.get(name) or {}).get("runs", [])
-        return next((r for r in runs if r["data_multiple"] == 1 and r["ingest"] == "import"
-                     and not r["data_stages_cached"]), None)
-    processes, threads = first_run("frame_level_processes"), first_run("frame_level")
+    processes, threads = (_linked_first_runs(results, name).get(1) for name in ("frame_level_processes", "frame_level"))
     if not processes or not threads:
         return []
     rows = [[label, mib(processes["stage_peak_tree_rss_mib"].get(stage)),

@@ -76,8 +76,8 @@ BYTE_SIZE_BATCHING = "--tfxio_use_byte_size_batching"
 def default_direct_running_mode(frame_level: bool) -> str:
     """Frame-level stages spend their time in TensorFlow ops (decoding frames, the model), which release the
     GIL: worker threads inside the runner process share its one TensorFlow runtime and one copy of the model,
-    where each worker process loads its own (~1 GiB each; bench/results/frame_level*.json: Evaluator 4.3 ->
-    2.4 GiB, and faster on 2 cores). Video-level keeps the multi-process mode its benchmarks were measured
+    where each worker process loads its own (~1 GiB each; bench/results/frame_level*.json: Evaluator 4.2 ->
+    2.3 GiB, and faster on 2 cores). Video-level keeps the multi-process mode its benchmarks were measured
     with."""
     return "multi_threading" if frame_level else "multi_processing"
 
