@@ -104,14 +104,40 @@ def child_env() -> Dict[str, str]:
     return env
 
 
-class _TreeRssSampler(threading.Thread):
-    """Samples the summed RSS of a process and all its descendants (Beam workers) once a second."""
+# Seconds between memory samples. Each sample is the high-water mark of the interval before it, so the
+# interval only sets how finely peaks are attributed to pipeline stages, not which peaks are seen.
+SAMPLE_SECONDS = 0.25
+RSS_SAMPLING = (f"each process's high-water mark (VmHWM) over every {SAMPLE_SECONDS} s interval, summed over the "
+                "runner and its Beam worker processes")
 
-    def __init__(self, pid: int, interval: float = 1.0):
+
+def peak_rss_since_last_call(pid: int) -> int:
+    """Bytes: the process's peak RSS since the previous call (or since it started): VmHWM from
+    /proc/<pid>/status, then reset to the current RSS by writing 5 to /proc/<pid>/clear_refs (Linux >= 4.0).
+    A sampled RSS alone misses peaks that rise and fall between two samples (by up to 300 MiB in the
+    frame-level Evaluator at one sample a second). 0 where /proc lacks either (not Linux, not our process)."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            kib = next((int(line.split()[1]) for line in f if line.startswith("VmHWM:")), 0)
+        with open(f"/proc/{pid}/clear_refs", "w") as f:
+            f.write("5")
+    except OSError:
+        return 0
+    return kib * 1024
+
+
+class _TreeRssSampler(threading.Thread):
+    """Every SAMPLE_SECONDS: the summed peak RSS of a process and all its descendants (Beam workers) over
+    the interval just ended (each process's high-water mark, or its current RSS where /proc has none)."""
+
+    def __init__(self, pid: int, interval: float = SAMPLE_SECONDS):
         super().__init__(daemon=True)
         self.pid, self.interval, self.peak = pid, interval, 0
+        self.largest_peak = 0   # the largest single process's peak over the whole run
+        self.high_water_marks = False  # read (and reset) VmHWM: the child's own ru_maxrss is void then
         self.loads = []  # 1-minute load average samples: how busy the shared machine was
-        # (unix time, summed RSS bytes, largest single process RSS bytes): per-component peaks via MLMD's spans
+        # (unix time at the end of the interval, summed peak RSS bytes, largest single process's peak RSS
+        # bytes): per-component peaks via MLMD's spans
         self.samples = []
         self._done = threading.Event()
 
@@ -129,13 +155,15 @@ class _TreeRssSampler(threading.Thread):
             try:
                 for proc in [root] + root.children(recursive=True):
                     try:
-                        rss = proc.memory_info().rss
+                        rss, high_water_mark = proc.memory_info().rss, peak_rss_since_last_call(proc.pid)
                     except psutil.Error:
                         continue
+                    self.high_water_marks |= high_water_mark > 0
+                    rss = max(rss, high_water_mark)
                     total, largest = total + rss, max(largest, rss)
             except psutil.Error:
                 break
-            self.peak = max(self.peak, total)
+            self.peak, self.largest_peak = max(self.peak, total), max(self.largest_peak, largest)
             self.samples.append((time.time(), total, largest))
             self.loads.append(os.getloadavg()[0])
             self._done.wait(self.interval)
@@ -148,9 +176,11 @@ class _TreeRssSampler(threading.Thread):
 def run_timed(argv: Sequence[str], log_path: str, cwd: str = PROJECT_ROOT) -> dict:
     """Runs argv as a child process (output to log_path); wall time and peak memory.
 
-    peak_rss_mib: the largest single process of the run (GNU time's "Maximum resident set size",
-    or getrusage(RUSAGE_CHILDREN) without /usr/bin/time). peak_tree_rss_mib: the largest sum over the
-    child and all its descendants (Beam worker processes), sampled every second with psutil.
+    peak_rss_mib: the largest single process of the run (its high-water marks where /proc allows reading
+    and resetting them; otherwise GNU time's "Maximum resident set size", or getrusage(RUSAGE_CHILDREN)
+    without /usr/bin/time). peak_tree_rss_mib: the largest sum over the
+    child and all its descendants (Beam worker processes): each process's high-water mark over every
+    SAMPLE_SECONDS interval (see peak_rss_since_last_call), summed.
     """
     time_file = log_path + ".time"
     use_gnu_time = os.access(GNU_TIME, os.X_OK)
@@ -170,9 +200,14 @@ def run_timed(argv: Sequence[str], log_path: str, cwd: str = PROJECT_ROOT) -> di
             tail = f.read()[-4000:]
         raise RuntimeError(f"{' '.join(argv)} failed with exit code {returncode}; log {log_path}:\n{tail}")
     result = {"wall_seconds": round(wall, 1), "peak_tree_rss_mib": sampler.peak // 2**20 or None,
-              "_rss_samples": sampler.samples,
+              "_rss_samples": sampler.samples, "rss_sampling": RSS_SAMPLING,
               "mean_load_1min": round(sum(sampler.loads) / len(sampler.loads), 2) if sampler.loads else None}
-    if use_gnu_time:
+    if sampler.high_water_marks:
+        # Resetting VmHWM also resets what the kernel reports as the process's maximum RSS at exit, so
+        # GNU time's figure would be the last interval's; the sampler saw every interval.
+        result["peak_rss_mib"] = sampler.largest_peak // 2**20
+        result["peak_rss_source"] = "high-water marks (VmHWM) of each process, every interval (largest single process)"
+    elif use_gnu_time:
         with open(time_file) as f:
             match = re.search(r"Maximum resident set size \(kbytes\): (\d+)", f.read())
         result["peak_rss_mib"] = int(match.group(1)) // 1024 if match else None
@@ -217,13 +252,20 @@ def stage_seconds(pipeline_root: str) -> Dict[str, float]:
     return {node: round(end - start, 2) for node, (start, end) in stage_intervals(pipeline_root).items()}
 
 
+# The pseudo-stage after the last component: local_runner reads the results and writes the run report,
+# which scores the eval split with the trained model in the runner process.
+AFTER_PIPELINE = "AfterPipeline"
+
+
 def stage_peak_rss(intervals: Dict[str, tuple], samples: Sequence[tuple], min_seconds: float = 1.0,
-                   largest_process: bool = False) -> Dict[str, int]:
-    """{component id: MiB}: the largest sampled process-tree RSS while each component ran (>= 1 s); with
-    largest_process, the largest single process's RSS instead (the runner, which hosts the executors)."""
+                   largest_process: bool = False, sample_seconds: float = SAMPLE_SECONDS) -> Dict[str, int]:
+    """{component id: MiB}: the largest process-tree peak RSS of the sample intervals that overlap each
+    component's run (>= 1 s); with largest_process, the largest single process's instead (the runner, which
+    hosts the executors). A sample taken at t covers (t - sample_seconds, t]."""
     peaks = {}
     for node, (start, end) in intervals.items():
-        inside = [sample[2 if largest_process else 1] for sample in samples if start - 0.5 <= sample[0] <= end + 0.5]
+        inside = [sample[2 if largest_process else 1] for sample in samples
+                  if start < sample[0] < end + sample_seconds]
         if end - start >= min_seconds and inside:
             peaks[node] = max(inside) // 2**20
     return peaks
@@ -287,6 +329,8 @@ def run_pipeline(pipeline_root: str, runner_args: Sequence[str], train_examples:
     samples = run.pop("_rss_samples")
     fit_seconds = trainer_fit_seconds(os.path.join(pipeline_root, "runner.log"))
     intervals = stage_intervals(pipeline_root)
+    if intervals and samples:  # local_runner's own work after the components: summary and run report
+        intervals[AFTER_PIPELINE] = (max(end for _, end in intervals.values()), samples[-1][0])
     seconds = {node: round(end - start, 2) for node, (start, end) in intervals.items()}
     return {
         **run,

@@ -7,7 +7,8 @@ Synthetic SequenceExamples with 200-300 frames a video (≈280 KB each, like the
 the cached data stages and re-run Trainer, Evaluator, BulkInferrer and the CSV export with another model or
 --sample_frames. Per stage:
 seconds (MLMD), the peak summed RSS of the runner and all its Beam worker processes, and the peak RSS of
-the largest single process (the runner, which hosts the executors), sampled each second. Trainer videos/s
+the largest single process (the runner, which hosts the executors): high-water marks, so peaks between two
+samples count (common.peak_rss_since_last_call). Trainer videos/s
 = steps x batch / model.fit seconds (training_state.json), with --validation_percent 0 so that no keep-best
 evaluation runs inside model.fit; and the steady rate after the first step (which traces the graph and fills
 the shuffle buffer). GAP on the synthetic eval split.
@@ -15,6 +16,8 @@ the shuffle buffer). GAP on the synthetic eval split.
   .venv/bin/python -m bench.frame_level [--sizes 1 4] [--sample_frames 30]
   .venv/bin/python -m bench.frame_level --sizes 1 --models FrameLevelLogisticModel \
       --beam_direct_running_mode multi_processing --output frame_level_processes.json   # workers as processes
+  .venv/bin/python -m bench.frame_level --models FrameLevelLogisticModel --ingests import \
+      --output frame_level_repeat2.json   # another 1x / 4x pair: the growth table shows every repeat
 """
 import argparse
 import os
@@ -52,6 +55,7 @@ def main(argv=None):
     p.add_argument("--models", nargs="+", default=list(MODELS))
     p.add_argument("--sample_frames", type=int, default=30)
     p.add_argument("--bench_root", default=common.DEFAULT_BENCH_ROOT)
+    p.add_argument("--ingests", nargs="+", default=["copy", "import"], choices=["copy", "import"])
     p.add_argument("--output", default="frame_level.json")
     p.add_argument("--beam_direct_running_mode", default=None,
                    help="e.g. multi_processing, to compare with the frame-level default (threads); "
@@ -61,7 +65,7 @@ def main(argv=None):
     for multiple in args.sizes:
         data = os.path.join(args.bench_root, f"frame_data_{multiple}x")
         train, eval_, mib = generate(data, multiple)
-        for ingest in ("copy", "import"):
+        for ingest in args.ingests:
             root = common.fresh_dir(os.path.join(args.bench_root, f"frame_level_{multiple}x_{ingest}"))
             # Every model with all frames and sampled at the first size with linked shards; otherwise the
             # memory check (the first model, all frames).
@@ -97,7 +101,7 @@ def main(argv=None):
     from pipeline.beam_presets import default_direct_running_mode
     common.write_result(args.output, {
         "benchmark": "frame_level", "date": common.now(), "machine": common.machine(),
-        "frames_per_video": list(FRAMES),
+        "frames_per_video": list(FRAMES), "rss_sampling": common.RSS_SAMPLING,
         "beam": (f"DirectRunner, 2 workers, {args.beam_direct_running_mode}" if args.beam_direct_running_mode else
                  f"DirectRunner, 2 workers, {default_direct_running_mode(frame_level=True)} (the frame-level default)"),
         "runs": runs})

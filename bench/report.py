@@ -15,6 +15,7 @@ import os
 import sys
 from typing import Dict, List, Optional
 
+from bench import common
 from bench.common import PROJECT_ROOT, RESULTS_DIR
 
 BEGIN = "<!-- bench:begin -->"
@@ -203,7 +204,9 @@ def memory_rows(runs) -> List[str]:
             for label, run in runs if run and run.get("stage_peak_tree_rss_mib")]
     if not rows:
         return []
-    return ["Peak RSS of all processes while each component ran (sampled every second):", "",
+    exact = all(run.get("rss_sampling") for _, run in runs if run and run.get("stage_peak_tree_rss_mib"))
+    return [f"Peak RSS of all processes while each component ran "
+            f"({'high-water marks, every 0.25 s' if exact else 'sampled every second'}):", "",
             *table(["run", *[name for _, name in STAGES]], rows), ""]
 
 
@@ -318,9 +321,7 @@ def frame_level_section(results) -> List[str]:
     fl = results.get("frame_level")
     if not fl:
         return []
-    stages = [("ImportExampleGen", "ExampleGen"), ("StatisticsGen", "StatisticsGen"), ("Transform", "Transform"),
-              ("Trainer", "Trainer"), ("Evaluator", "Evaluator"), ("BulkInferrer", "BulkInferrer"),
-              ("PredictionsCsvExporter", "CSV export")]
+    stages = STAGES + [(common.AFTER_PIPELINE, "after the pipeline (summary, run report)")]
     def peak(run, stage):
         tree, process = run["stage_peak_tree_rss_mib"].get(stage), run["stage_peak_process_rss_mib"].get(stage)
         return f"{mib(tree)} ({mib(process)})" if tree else "–"
@@ -338,7 +339,8 @@ def frame_level_section(results) -> List[str]:
         f"Synthetic SequenceExamples of {fl['frames_per_video'][0]}-{fl['frames_per_video'][1]} frames a video "
         f"(like the real release); {fl['beam']}; FrameLevelLogisticModel. Peak summed RSS of the runner and its "
         "Beam workers while each stage ran, and in brackets the largest single process (the runner: "
-        "LocalDagRunner runs every executor in it, with TensorFlow, TFX, TFMA and TFDV loaded):", "",
+        "LocalDagRunner runs every executor in it, with TensorFlow, TFX, TFMA and TFDV loaded)"
+        + (f"; RSS is {fl['rss_sampling']}:" if fl.get("rss_sampling") else ", sampled every second:"), "",
         *table(["data", "--ingest"] + [label for _, label in stages], memory_rows), "",
         *growth_with_videos(results, stages),
         *worker_mode_comparison(results, stages),
@@ -359,21 +361,29 @@ def _linked_first_runs(results, name) -> dict:
 
 def growth_with_videos(results, stages) -> List[str]:
     """Peak memory at 4x the videos against 1x with the defaults (linked shards, threads), for the main run
-    (frame_level.json) and a repeat (frame_level_repeat.json): run-to-run variation is of the same order."""
-    columns = [(name, _linked_first_runs(results, name)) for name in ("frame_level", "frame_level_repeat")]
+    (frame_level.json) and every repeat (frame_level_repeat*.json), and the mean ratio: one pair varies by
+    several per cent from run to run."""
+    names = ["frame_level"] + sorted(name for name in results if name.startswith("frame_level_repeat"))
+    columns = [(name, _linked_first_runs(results, name)) for name in names]
     columns = [(name, runs) for name, runs in columns if 1 in runs and 4 in runs]
     if not columns:
         return []
+    def pair(runs, stage):
+        return tuple(runs[m]["stage_peak_tree_rss_mib"].get(stage) for m in (1, 4))
     def growth(runs, stage):
-        small, big = (runs[m]["stage_peak_tree_rss_mib"].get(stage) for m in (1, 4))
+        small, big = pair(runs, stage)
         return f"{mib(small)} -> {mib(big)} ({round((big / small - 1) * 100):+d} %)" if small and big else "–"
-    rows = [[label] + [growth(runs, stage) for _, runs in columns] for stage, label in stages
+    def mean_growth(stage):
+        ratios = [big / small for small, big in (pair(runs, stage) for _, runs in columns) if small and big]
+        return f"{round((sum(ratios) / len(ratios) - 1) * 100):+d} %" if ratios else "–"
+    rows = [[label] + [growth(runs, stage) for _, runs in columns] + [mean_growth(stage)] for stage, label in stages
             if any(stage in runs[1]["stage_peak_tree_rss_mib"] for _, runs in columns)]
     return [
         "Peak summed RSS at 1x and 4x the videos with the defaults (`--ingest=import`, worker threads), in the "
-        "run above and in a repeat of it (`--output frame_level_repeat.json`):", "",
-        *table(["stage"] + [f"1x -> 4x, {'repeat' if name.endswith('repeat') else 'run above'}"
-                            for name, _ in columns], rows), "",
+        f"run above and {len(columns) - 1} repeat(s) of it (`--ingests import --output frame_level_repeatN.json`), "
+        "and the mean growth:", "",
+        *table(["stage"] + ["1x -> 4x, " + ("run above" if name == "frame_level" else name.replace("frame_level_", ""))
+                            for name, _ in columns] + ["mean"], rows), "",
     ]
 
 

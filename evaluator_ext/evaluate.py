@@ -21,7 +21,7 @@ import numpy as np
 
 from evaluator_ext import metrics_math
 from trainer.signatures import PROBABILITIES_OUTPUT, SERVING_SIGNATURE, TRANSFORM_FEATURES_SIGNATURE
-from yt8m_tfx import features
+from yt8m_tfx import features, record_batches
 
 
 class StreamingMetrics:
@@ -52,13 +52,12 @@ class StreamingMetrics:
 def evaluate(model_dir: str, eval_data_pattern: str, batch_size: int = 512, top_k: int = features.TOP_K) -> dict:
     """Scores and labels both come from the model's own signatures — the ones the Evaluator uses — so the
     records are parsed exactly as there, video- or frame-level alike."""
-    import tensorflow as tf
     from inference.predict import load_signatures, matching_files
     files = matching_files(eval_data_pattern, "eval_data_pattern")
     serve, transform_features = load_signatures(model_dir, SERVING_SIGNATURE, TRANSFORM_FEATURES_SIGNATURE)
     metrics = StreamingMetrics(top_k)
     started = time.time()
-    for batch in tf.data.TFRecordDataset(files).batch(batch_size):
+    for batch in record_batches.record_batches(files, batch_size):
         labels = transform_features(examples=batch)[features.LABELS_MULTI_HOT_KEY].numpy()
         if not labels.any() and not metrics.videos:
             raise ValueError(f"{files[0]}: the first videos have no labels; evaluation needs labelled shards "
@@ -74,7 +73,9 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model_dir", required=True)
     p.add_argument("--eval_data_pattern", required=True)
-    p.add_argument("--batch_size", type=int, default=512)
+    p.add_argument("--batch_size", type=int, default=512,
+                   help="videos per model call at most; fewer for big (frame-level) records: "
+                        f"{record_batches.BATCH_BYTES // 2**20} MiB of records a batch")
     p.add_argument("--top_k", type=int, default=features.TOP_K)
     p.add_argument("--output_json", default="", help="also write the metrics here")
     args = p.parse_args(argv)

@@ -16,7 +16,7 @@ import yt8m_tfx  # noqa: F401  (TF_USE_LEGACY_KERAS before tensorflow loads)
 
 from trainer.signatures import (PROBABILITIES_OUTPUT, SERVING_SIGNATURE, TOP_K_INDICES_OUTPUT, TOP_K_SCORES_OUTPUT,
                                 TOP_K_SIGNATURE, VIDEO_ID_OUTPUT)
-from yt8m_tfx import features
+from yt8m_tfx import features, record_batches
 from inference.csv_format import HEADER, NAMED_HEADER, format_row, named_rows
 
 
@@ -79,7 +79,7 @@ def predict_to_csv(model_dir: str, input_data_pattern: str, output_file: str, to
         named_out = files_open.enter_context(tf.io.gfile.GFile(named_output_file, "w")) if vocabulary else None
         if named_out:
             named_out.write(NAMED_HEADER + "\n")
-        for batch in tf.data.TFRecordDataset(files).batch(batch_size):
+        for batch in record_batches.record_batches(files, batch_size):
             result = predict(examples=batch)
             if result[TOP_K_INDICES_OUTPUT].shape[1] < top_k:
                 raise ValueError(f"--top_k={top_k} but the model was exported with "
@@ -102,7 +102,9 @@ def main(argv=None):
     p.add_argument("--named_output_file", default="",
                    help="also write the predictions with class names and verticals (one row per video and class)")
     p.add_argument("--top_k", type=int, default=features.TOP_K)
-    p.add_argument("--batch_size", type=int, default=256)
+    p.add_argument("--batch_size", type=int, default=256,
+                   help="videos per model call at most; fewer for big (frame-level) records: "
+                        f"{record_batches.BATCH_BYTES // 2**20} MiB of records a batch")
     args = p.parse_args(argv)
     started = time.time()
     try:

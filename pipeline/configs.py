@@ -21,8 +21,8 @@ EVAL_DATA_PATTERN = "validate*.tfrecord"
 INGEST_MODES = ("copy", "import")
 INGEST = "copy"
 # local_runner.py links frame-level shards (~280 KB a video, ~1.5 TB for the real release): on the DirectRunner
-# ImportExampleGen's shuffle holds every record in memory (bench/results/frame_level.json: 2.6 GiB at 1,250
-# videos, 8.4 GiB at 5,000), and re-writing them buys nothing.
+# ImportExampleGen's shuffle holds every record in memory (bench/results/frame_level.json: 3.0 GiB at 1,250
+# videos, 8.5 GiB at 5,000), and re-writing them buys nothing.
 FRAME_LEVEL_INGEST = "import"
 EXAMPLE_GEN_IDS = ("ImportExampleGen", "ShardImporter")
 # StatisticsGen's sample rate (--stats_sample_rate): 1 = every video; lower on big inputs.

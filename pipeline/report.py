@@ -108,21 +108,20 @@ def best_and_worst(rows: Sequence[ClassAp], count: int = TOP_CLASSES, min_positi
 def score_eval_split(signatures, example_files: Sequence[str], max_videos: int, vocabulary,
                      batch_size: int = 512):
     """(videos scored, per-class AP, positives per class, example videos) of the model on the records.
-    signatures: the model's (serving, top-k, transform_features) signatures."""
-    import tensorflow as tf
+    signatures: the model's (serving, top-k, transform_features) signatures; batch_size: videos per call
+    at most (record_batches: frame-level batches are smaller)."""
     from evaluator_ext import metrics_math
     from trainer.signatures import PROBABILITIES_OUTPUT, VIDEO_ID_OUTPUT
-    from yt8m_tfx import features
+    from yt8m_tfx import features, record_batches
     serve, top_k, transform_features = signatures
     compression = "GZIP" if example_files and example_files[0].endswith(".gz") else ""
-    records = tf.data.TFRecordDataset(list(example_files), compression_type=compression).take(max_videos)
     state, videos, examples = metrics_math.MapState(), 0, []
 
     def name(class_id):
         info = vocabulary[class_id] if vocabulary else None
         return info.name if info and info.name else f"class {class_id}"
 
-    for batch in records.batch(batch_size):
+    for batch in record_batches.record_batches(example_files, batch_size, compression, max_videos):
         labels = transform_features(examples=batch)[features.LABELS_MULTI_HOT_KEY].numpy()
         probabilities = serve(examples=batch)[PROBABILITIES_OUTPUT].numpy()
         state.add_videos(probabilities, labels, features.TOP_K)
