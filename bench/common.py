@@ -132,8 +132,7 @@ class _TreeRssSampler(threading.Thread):
 
     def __init__(self, pid: int, interval: float = SAMPLE_SECONDS):
         super().__init__(daemon=True)
-        self.pid, self.interval, self.peak = pid, interval, 0
-        self.largest_peak = 0   # the largest single process's peak over the whole run
+        self.pid, self.interval = pid, interval
         self.high_water_marks = False  # read (and reset) VmHWM: the child's own ru_maxrss is void then
         self.loads = []  # 1-minute load average samples: how busy the shared machine was
         # (unix time at the end of the interval, summed peak RSS bytes, largest single process's peak RSS
@@ -163,7 +162,6 @@ class _TreeRssSampler(threading.Thread):
                     total, largest = total + rss, max(largest, rss)
             except psutil.Error:
                 break
-            self.peak, self.largest_peak = max(self.peak, total), max(self.largest_peak, largest)
             self.samples.append((time.time(), total, largest))
             self.loads.append(os.getloadavg()[0])
             self._done.wait(self.interval)
@@ -199,13 +197,14 @@ def run_timed(argv: Sequence[str], log_path: str, cwd: str = PROJECT_ROOT) -> di
         with open(log_path) as f:
             tail = f.read()[-4000:]
         raise RuntimeError(f"{' '.join(argv)} failed with exit code {returncode}; log {log_path}:\n{tail}")
-    result = {"wall_seconds": round(wall, 1), "peak_tree_rss_mib": sampler.peak // 2**20 or None,
+    peak_tree = max((sample[1] for sample in sampler.samples), default=0)
+    result = {"wall_seconds": round(wall, 1), "peak_tree_rss_mib": peak_tree // 2**20 or None,
               "_rss_samples": sampler.samples, "rss_sampling": RSS_SAMPLING,
               "mean_load_1min": round(sum(sampler.loads) / len(sampler.loads), 2) if sampler.loads else None}
     if sampler.high_water_marks:
         # Resetting VmHWM also resets what the kernel reports as the process's maximum RSS at exit, so
         # GNU time's figure would be the last interval's; the sampler saw every interval.
-        result["peak_rss_mib"] = sampler.largest_peak // 2**20
+        result["peak_rss_mib"] = max(sample[2] for sample in sampler.samples) // 2**20
         result["peak_rss_source"] = "high-water marks (VmHWM) of each process, every interval (largest single process)"
     elif use_gnu_time:
         with open(time_file) as f:

@@ -206,7 +206,7 @@ def memory_rows(runs) -> List[str]:
         return []
     exact = all(run.get("rss_sampling") for _, run in runs if run and run.get("stage_peak_tree_rss_mib"))
     return [f"Peak RSS of all processes while each component ran "
-            f"({'high-water marks, every 0.25 s' if exact else 'sampled every second'}):", "",
+            f"({f'high-water marks, every {common.SAMPLE_SECONDS} s' if exact else 'sampled every second'}):", "",
             *table(["run", *[name for _, name in STAGES]], rows), ""]
 
 
