@@ -34,6 +34,13 @@ STAGE_EXAMPLES = {
 }
 
 
+def portable_flags(flags: Sequence[str]) -> List[str]:
+    """Flags as written down in results: a flag file inside the project as @recipes/NAME.flags, not this
+    machine's absolute path."""
+    prefix = "@" + PROJECT_ROOT + os.sep
+    return ["@" + flag[len(prefix):] if flag.startswith(prefix) else flag for flag in flags]
+
+
 def sample_available(sample_dir: str = SAMPLE_DIR) -> bool:
     if os.path.isdir(sample_dir):
         return True

@@ -12,6 +12,10 @@ Both train on all 64 train shards and score the eval split once, with evaluator_
 Writes bench/results/video_models.json (rows are merged by name, so runs can be redone one at a time):
   .venv/bin/python -m bench.video_models                      # everything (~1 h on 2 cores)
   .venv/bin/python -m bench.video_models --only MoeModel recipe:video_level_fast
+
+--issue_size times the recipes at the size the issue's product owner runs them: all 80 shards train
+(23,091 videos) and 29,322 videos are scored (the 80 shards plus validate0000-0020 linked again). Those
+eval videos were trained on, so the run is for time only: its rows (`issue_size_timing`) carry no GAP.
 """
 from __future__ import annotations
 
@@ -55,6 +59,11 @@ def saturated_scores(pipeline_root: str) -> dict:
     return {"csv_scores": total, "csv_scores_equal_to_1": ones}
 
 
+# --issue_size: train on every shard, score as many videos as the issue's 29,183 (trained-on, so time only).
+ISSUE_SIZE_TRAIN = range(0, 80)
+ISSUE_SIZE_EVAL = [*range(0, 80), *range(0, 21)]
+
+
 def pipeline_run(name: str, runner_args, globs, bench_root: str) -> dict:
     root = common.fresh_dir(os.path.join(bench_root, "video_models", name.replace(":", "_")))
     args = [*runner_args, "--train_data_pattern", globs["train"], "--eval_data_pattern", globs["eval"],
@@ -63,11 +72,27 @@ def pipeline_run(name: str, runner_args, globs, bench_root: str) -> dict:
     run = common.run_timed(common.runner_argv(root, args), os.path.join(root, "runner.log"))
     run.pop("_rss_samples")
     seconds = common.stage_seconds(root)
-    return {"kind": "pipeline", "command": "local_runner.py " + " ".join(runner_args),
+    return {"kind": "pipeline", "command": "local_runner.py " + " ".join(common.portable_flags(runner_args)),
             "wall_seconds": run["wall_seconds"], "trainer_seconds": seconds.get("Trainer"),
             "tuner_seconds": seconds.get("Tuner"), "peak_tree_rss_mib": run["peak_tree_rss_mib"],
             "mean_load_1min": run["mean_load_1min"], "metrics": common.evaluation_metrics(root),
-            "training": common.training_state(root), **saturated_scores(root)}
+            "training": common.training_state(root), "stage_seconds": seconds, **saturated_scores(root)}
+
+
+def issue_size_timing(names, sample_dir: str, bench_root: str, result: dict):
+    """Pipeline wall time of each recipe with 23,091 training and 29,322 scored videos (no quality)."""
+    globs = common.stage_split(sample_dir, common.fresh_dir(os.path.join(bench_root, "issue_size_input")),
+                               ISSUE_SIZE_TRAIN, ISSUE_SIZE_EVAL)
+    train_paths = common.shard_paths(sample_dir, ISSUE_SIZE_TRAIN)
+    for name in names:
+        run = pipeline_run(name, ["@" + recipe_path(name.split(":", 1)[1])], globs, bench_root)
+        timing = {key: run[key] for key in ("command", "wall_seconds", "trainer_seconds", "stage_seconds",
+                                            "peak_tree_rss_mib", "mean_load_1min")}
+        result.setdefault("issue_size_timing", {})[name] = {
+            **timing, "train_videos": common.count_records(train_paths),
+            "scored_videos": common.count_records(common.shard_paths(sample_dir, ISSUE_SIZE_EVAL)),
+            "date": common.now(), "machine": common.machine()}
+        common.write_result(RESULT_FILE, result)
 
 
 # -- plain Keras baselines ------------------------------------------------------------------------------
@@ -76,11 +101,12 @@ def load_split(paths):
     import tensorflow as tf
     from bench.plain_keras import parsed_dataset
     from transform.preprocessing import labels_to_multi_hot
+    from yt8m_tfx import features
     rgb, audio, labels = [], [], []
     for batch in parsed_dataset(tf, paths, 4096):
         rgb.append(batch["mean_rgb"].numpy())
         audio.append(batch["mean_audio"].numpy())
-        labels.append(labels_to_multi_hot(batch["labels"]).numpy())
+        labels.append(labels_to_multi_hot(batch["labels"], features.NUM_CLASSES).numpy())  # the 2018 sample
     return np.concatenate(rgb), np.concatenate(audio), np.concatenate(labels)
 
 
@@ -136,12 +162,20 @@ def main(argv=None):
     p.add_argument("--only", nargs="*", help="run names: model names, recipe:NAME, plain_logistic_l2, plain_mlp_zscore")
     p.add_argument("--bench_root", default=common.DEFAULT_BENCH_ROOT)
     p.add_argument("--sample_dir", default=common.SAMPLE_DIR)
+    p.add_argument("--issue_size", action="store_true",
+                   help="time the recipes (or --only recipe:NAME ...) on 23,091 train / 29,322 scored videos")
     args = p.parse_args(argv)
     if not common.sample_available(args.sample_dir):
         return 0
-    names = args.only or [*MODELS, *(f"recipe:{r}" for r in RECIPES), *PLAIN]
     path = os.path.join(common.RESULTS_DIR, RESULT_FILE)
     result = json.load(open(path)) if os.path.exists(path) else {"benchmark": "video_models", "runs": {}}
+    if args.issue_size:
+        names = args.only or [f"recipe:{r}" for r in RECIPES if r != "starter_code"]
+        if any(not name.startswith("recipe:") for name in names):
+            p.error("--issue_size times recipes: give --only recipe:NAME ...")
+        issue_size_timing(names, args.sample_dir, args.bench_root, result)
+        return 0
+    names = args.only or [*MODELS, *(f"recipe:{r}" for r in RECIPES), *PLAIN]
     globs = common.stage_split(args.sample_dir, common.fresh_dir(os.path.join(args.bench_root, "video_models_input")))
     for name in names:
         if name in PLAIN:
