@@ -537,7 +537,9 @@ def full_size_lines(results) -> List[str]:
         lines += ["Nearer the issue's full size — `python -m bench.cross_validation`: K-fold over all 80 shards "
                   "(each fold trains in memory with the project's model code on the other shards, 90 % of the "
                   "videos at 10 folds, and predicts its held-out shards); every video is held out once and the "
-                  "out-of-fold predictions of all of them are scored together.", "",
+                  "out-of-fold predictions of all of them are scored together. MAP averages over the classes that have a "
+                  "positive: 23k videos hold many more rare classes than 4.4k, so it is lower than above and not "
+                  "comparable.", "",
                   *table(["setup", "train videos / fold", "held-out videos", "pooled GAP", "hit@1", "PERR", "MAP",
                           "fold GAP mean ± sd", "training (all folds)"], rows), ""]
     timing = (results.get("video_models") or {}).get("issue_size_timing", {})
