@@ -107,10 +107,11 @@ def train_and_predict(config, train_inputs, train_labels, test_inputs, seed: int
 
 
 def cross_validate(config, normalization: str, sample_dir: str, folds: int, say=print) -> dict:
-    rgb, audio, labels, shard = load_sample(sample_dir, normalization)
+    from trainer.run_fn import model_input_sizes
     from yt8m_tfx import features
-    inputs = lambda rows: {features.transformed_name("mean_rgb"): rgb[rows],  # noqa: E731
-                           features.transformed_name("mean_audio"): audio[rows]}
+    rgb, audio, labels, shard = load_sample(sample_dir, normalization)
+    arrays = {features.transformed_name("mean_rgb"): rgb, features.transformed_name("mean_audio"): audio}
+    inputs = lambda rows: {name: arrays[name][rows] for name in model_input_sizes(config)}  # noqa: E731  (--feature_names)
     out_of_fold = np.zeros(labels.shape, np.float32)
     rows = []
     for k, held_out in enumerate(fold_shards(folds)):
