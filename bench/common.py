@@ -355,6 +355,23 @@ def run_pipeline(pipeline_root: str, runner_args: Sequence[str], train_examples:
     }
 
 
+def read_result(name: str, benchmark: str) -> dict:
+    """bench/results/<name> as written so far (runs are merged into it by name), or an empty one."""
+    path = os.path.join(RESULTS_DIR, name)
+    if not os.path.exists(path):
+        return {"benchmark": benchmark, "runs": {}}
+    with open(path) as f:
+        return json.load(f)
+
+
+def quality_metrics(predictions, labels, top_k: int) -> dict:
+    """The Evaluator's metrics computed in numpy (evaluator_ext.metrics_math), for in-memory baselines."""
+    from evaluator_ext import metrics_math
+    return {"example_count": int(len(labels)), "gap": metrics_math.gap(predictions, labels, top_k),
+            "hit_at_one": metrics_math.hit_at_one(predictions, labels),
+            "perr": metrics_math.perr(predictions, labels), "map": metrics_math.mean_ap(predictions, labels, top_k)}
+
+
 def write_result(name: str, result: dict) -> str:
     os.makedirs(RESULTS_DIR, exist_ok=True)
     path = os.path.join(RESULTS_DIR, name)

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 
@@ -79,14 +78,6 @@ def load_sample(sample_dir: str, normalization: str):
     return np.concatenate(rgb), np.concatenate(audio), np.concatenate(labels), np.concatenate(shard)
 
 
-def scores(predictions, labels, top_k: int) -> dict:
-    from evaluator_ext import metrics_math
-    return {"gap": metrics_math.gap(predictions, labels, top_k),
-            "hit_at_one": metrics_math.hit_at_one(predictions, labels),
-            "perr": metrics_math.perr(predictions, labels),
-            "map": metrics_math.mean_ap(predictions, labels, top_k)}
-
-
 def train_and_predict(config, train_inputs, train_labels, test_inputs, seed: int):
     """The project's compiled model trained in memory for config.num_epochs; scores as the pipeline exports
     them (after the prediction-time top-score normalisation)."""
@@ -107,6 +98,7 @@ def train_and_predict(config, train_inputs, train_labels, test_inputs, seed: int
 
 
 def cross_validate(config, normalization: str, sample_dir: str, folds: int, say=print) -> dict:
+    from evaluator_ext import metrics_math
     from trainer.run_fn import model_input_sizes
     from yt8m_tfx import features
     rgb, audio, labels, shard = load_sample(sample_dir, normalization)
@@ -122,14 +114,14 @@ def cross_validate(config, normalization: str, sample_dir: str, folds: int, say=
                                               seed=config.seed + k)
         fold = {"fold": k, "held_out_shards": f"validate{held_out[0]:04d}-{held_out[-1]:04d}",
                 "train_videos": int(train.sum()), "held_out_videos": int(test.sum()),
-                "gap": scores(out_of_fold[test], labels[test], config.top_k)["gap"],
+                "gap": metrics_math.gap(out_of_fold[test], labels[test], config.top_k),
                 "seconds": round(time.time() - started, 1)}
         rows.append(fold)
         say(json.dumps(fold), flush=True)
     fold_gaps = np.array([r["gap"] for r in rows])
     return {"videos": int(len(labels)), "folds": folds,
             "train_videos_per_fold": int(np.mean([r["train_videos"] for r in rows])),
-            "pooled": scores(out_of_fold, labels, config.top_k),
+            "pooled": common.quality_metrics(out_of_fold, labels, config.top_k),
             "fold_gap_mean": float(fold_gaps.mean()), "fold_gap_std": float(fold_gaps.std(ddof=1)),
             "seconds": round(sum(r["seconds"] for r in rows), 1), "fold_runs": rows}
 
@@ -155,8 +147,7 @@ def main(argv=None):
           flush=True)
     run = cross_validate(config, normalization, args.sample_dir, args.folds)
     run.update(flags=common.portable_flags(flag_args), date=common.now(), machine=common.machine())
-    path = os.path.join(common.RESULTS_DIR, RESULT_FILE)
-    result = json.load(open(path)) if os.path.exists(path) else {"benchmark": "cross_validation", "runs": {}}
+    result = common.read_result(RESULT_FILE, "cross_validation")
     result["runs"][name] = run
     common.write_result(RESULT_FILE, result)
     print(f"{name}: pooled GAP {run['pooled']['gap']:.4f} over {run['videos']:,} held-out videos "

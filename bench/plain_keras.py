@@ -78,7 +78,6 @@ def main(argv=None):
     machine = common.machine()
     import tensorflow as tf
     import tf_keras as keras
-    from evaluator_ext import metrics_math
     from trainer.config import TrainerConfig
     from trainer.run_fn import build_compiled_model
 
@@ -112,13 +111,7 @@ def main(argv=None):
     predictions, labels = np.concatenate(predictions), np.concatenate(labels)
     predict_seconds = time.time() - started
     top_k = config.top_k
-    metrics = {
-        "example_count": int(len(labels)),
-        "gap": metrics_math.gap(predictions, labels, top_k),
-        "hit_at_one": metrics_math.hit_at_one(predictions, labels),
-        "perr": metrics_math.perr(predictions, labels),
-        "map": metrics_math.mean_ap(predictions, labels, top_k),
-    }
+    metrics = common.quality_metrics(predictions, labels, top_k)
     import resource
     result = {
         "benchmark": "plain_keras", "date": common.now(), "machine": machine,

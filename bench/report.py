@@ -467,6 +467,11 @@ def models_section(results) -> List[str]:
     ]
 
 
+def run_label(name: str, otherwise: str = "") -> str:
+    """recipe:NAME -> recipe `NAME`; any other run name gets `otherwise` appended."""
+    return f"recipe `{name[len('recipe:'):]}`" if name.startswith("recipe:") else name + otherwise
+
+
 def video_models_section(results) -> List[str]:
     """Issue #13: every video-level model at defaults, the recipes and plain-Keras baselines, and the log of
     what was tried (bench/results/video_models.json)."""
@@ -478,7 +483,7 @@ def video_models_section(results) -> List[str]:
     for name, run in sorted(bench["runs"].items(), key=order):
         m, training = run["metrics"], run.get("training", {})
         if run["kind"] == "pipeline":
-            label = name.replace("recipe:", "recipe `") + ("`" if name.startswith("recipe:") else " (defaults)")
+            label = run_label(name, " (defaults)")
             if training.get("best_step") is None:  # no validation split: the last step is exported
                 kept = f"last of {training['final_step']}" if training else "–"
             else:
@@ -529,7 +534,7 @@ def full_size_lines(results) -> List[str]:
     lines = []
     cross = (results.get("cross_validation") or {}).get("runs", {})
     if cross:
-        rows = [[name.replace("recipe:", "recipe `") + ("`" if name.startswith("recipe:") else ""),
+        rows = [[run_label(name),
                  number(run["train_videos_per_fold"]), number(run["videos"]), metric(run["pooled"]["gap"]),
                  metric(run["pooled"]["hit_at_one"]), metric(run["pooled"]["perr"]), metric(run["pooled"]["map"]),
                  f"{run['fold_gap_mean']:.4f} ± {run['fold_gap_std']:.4f}", duration(run["seconds"])]
@@ -545,7 +550,7 @@ def full_size_lines(results) -> List[str]:
     timing = (results.get("video_models") or {}).get("issue_size_timing", {})
     if timing:
         stages = ("Transform", "Trainer", "Evaluator", "BulkInferrer", "PredictionsCsvExporter")
-        rows = [[name.replace("recipe:", "recipe `") + "`", number(run["train_videos"]), number(run["scored_videos"]),
+        rows = [[run_label(name), number(run["train_videos"]), number(run["scored_videos"]),
                  *[duration(run["stage_seconds"].get(stage)) for stage in stages], duration(run["wall_seconds"]),
                  f"{run['mean_load_1min']:.1f}"] for name, run in sorted(timing.items())]
         lines += ["Pipeline time at the issue's size — `python -m bench.video_models --issue_size`: all 80 shards "

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import glob
-import json
 import os
 import sys
 import time
@@ -113,7 +112,6 @@ def load_split(paths):
 def plain_run(name: str, sample_dir: str) -> dict:
     import tensorflow as tf
     import tf_keras as keras
-    from evaluator_ext import metrics_math
     from transform.normalization import numpy_reference
     train = load_split(common.shard_paths(sample_dir, common.TRAIN_SHARDS))
     test = load_split(common.shard_paths(sample_dir, common.EVAL_SHARDS))
@@ -151,10 +149,7 @@ def plain_run(name: str, sample_dir: str) -> dict:
     tf.keras.backend.clear_session()
     return {"kind": "plain_keras", "epochs": epochs, "learning_rate": learning_rate, "batch_size": batch_size,
             "trainer_seconds":
-            round(fit_seconds, 1), "metrics": {
-                "example_count": int(len(labels)), "gap": metrics_math.gap(predictions, labels, 20),
-                "hit_at_one": metrics_math.hit_at_one(predictions, labels),
-                "perr": metrics_math.perr(predictions, labels), "map": metrics_math.mean_ap(predictions, labels, 20)}}
+            round(fit_seconds, 1), "metrics": common.quality_metrics(predictions, labels, 20)}
 
 
 def main(argv=None):
@@ -167,8 +162,7 @@ def main(argv=None):
     args = p.parse_args(argv)
     if not common.sample_available(args.sample_dir):
         return 0
-    path = os.path.join(common.RESULTS_DIR, RESULT_FILE)
-    result = json.load(open(path)) if os.path.exists(path) else {"benchmark": "video_models", "runs": {}}
+    result = common.read_result(RESULT_FILE, "video_models")
     if args.issue_size:
         names = args.only or [f"recipe:{r}" for r in RECIPES if r != "starter_code"]
         if any(not name.startswith("recipe:") for name in names):
