@@ -60,3 +60,46 @@ def test_results_name_the_recipe_file_not_this_machines_path():
     from bench import common
     assert common.portable_flags(["@" + recipe_path("video_level_best"), "--num_epochs=3", "@/elsewhere/x.flags"]) \
         == ["@recipes/video_level_best.flags", "--num_epochs=3", "@/elsewhere/x.flags"]
+
+
+def test_a_subset_of_folds_is_named_apart_from_the_full_ten_fold_row():
+    assert cross_validation.parse_fold_list("0-3,20-23", 40) == [0, 1, 2, 3, 20, 21, 22, 23]
+    assert cross_validation.parse_fold_list("7", 10) == [7]
+    for bad in ("0-3,2", "38-40", ""):
+        with pytest.raises(ValueError, match="run_folds"):
+            cross_validation.parse_fold_list(bad, 40)
+    assert cross_validation.run_name("video_level_best", None, 10, None) == "recipe:video_level_best"
+    assert cross_validation.run_name("video_level_best", None, 40, "0-3") == "recipe:video_level_best (40-fold, folds 0-3)"
+    assert cross_validation.run_name(None, "mlp", 10, "2") == "mlp (folds 2)"
+
+
+def test_more_training_videos_a_fold_are_compared_with_the_ten_fold_run_on_the_same_videos():
+    # 40-fold folds 0-3 hold out validate0000-0007, the 10-fold run's fold 0: scored together they are
+    # compared with that fold; the 10-fold folds this run did not score in full are left out.
+    rng = np.random.default_rng(0)
+    shard = np.repeat(np.arange(80), 5)
+    labels = (rng.random((400, 6)) < 0.3).astype(np.uint8)
+    labels[:, 0] = 1
+    scores = rng.random((400, 6)).astype(np.float32)
+    scored = shard < 10  # all of 0000-0007, part of 0008-0015
+    gaps = cross_validation.gap_by_reference_fold(scores, labels, shard, scored, top_k=3)
+    from evaluator_ext import metrics_math
+    assert list(gaps) == ["validate0000-0007"]
+    assert gaps["validate0000-0007"] == pytest.approx(metrics_math.gap(scores[:40], labels[:40], 3))
+    reference = {"train_videos_per_fold": 20781,
+                 "fold_runs": [{"held_out_shards": "validate0000-0007", "gap": 0.5},
+                               {"held_out_shards": "validate0008-0015", "gap": 0.9}]}
+    paired = cross_validation.paired_gain({"gap_by_reference_fold": gaps}, reference)
+    assert paired["mean_gain"] == pytest.approx(gaps["validate0000-0007"] - 0.5)
+    assert [p["held_out_shards"] for p in paired["folds"]] == ["validate0000-0007"]
+
+
+def test_the_report_states_the_paired_gain_under_the_cross_validation_table():
+    from bench import report
+    run = {"train_videos_per_fold": 22497, "videos": 4584, "seconds": 10.0, "fold_gap_mean": 0.72,
+           "fold_gap_std": 0.01, "pooled": {"gap": 0.72, "hit_at_one": 0.8, "perr": 0.67, "map": 0.2},
+           "paired": {"reference_train_videos_per_fold": 20781, "mean_gain": 0.0042,
+                      "folds": [{"held_out_shards": "validate0000-0007", "reference_gap": 0.7158, "gap": 0.72}]}}
+    text = "\n".join(report.full_size_lines({"cross_validation": {"runs": {"recipe:x (40-fold, folds 0-3)": run}}}))
+    assert "| recipe `x` (40-fold, folds 0-3) | 22,497 | 4,584 | 0.7200 |" in text
+    assert "20,781 → 22,497 training videos a fold: **+0.0042 GAP** (validate0000-0007 0.7158 → 0.7200)" in text
