@@ -68,7 +68,7 @@ def run_name(recipe, name, folds: int, run_folds) -> str:
     """The result row: recipe:NAME for a full 10-fold run of a recipe; other fold setups are named apart so
     they never replace it."""
     base = f"recipe:{recipe}" if recipe else name
-    if folds != 10:
+    if folds != REFERENCE_FOLDS:
         base += f" ({folds}-fold" + (f", folds {run_folds}" if run_folds else "") + ")"
     elif run_folds:
         base += f" (folds {run_folds})"
@@ -157,7 +157,8 @@ def cross_validate(config, normalization: str, sample_dir: str, folds: int, run_
     run = {"videos": int(scored.sum()), "folds": folds,
            "train_videos_per_fold": int(np.mean([r["train_videos"] for r in rows])),
            "pooled": common.quality_metrics(out_of_fold[scored], labels[scored], config.top_k),
-           "fold_gap_mean": float(fold_gaps.mean()), "fold_gap_std": float(fold_gaps.std(ddof=1)),
+           "fold_gap_mean": float(fold_gaps.mean()),
+           "fold_gap_std": float(fold_gaps.std(ddof=1)) if len(rows) > 1 else 0.0,  # one fold: no spread
            "seconds": round(sum(r["seconds"] for r in rows), 1), "fold_runs": rows}
     if folds != REFERENCE_FOLDS:
         run["gap_by_reference_fold"] = gap_by_reference_fold(out_of_fold, labels, shard, scored, config.top_k)
