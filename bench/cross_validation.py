@@ -218,11 +218,11 @@ def main(argv=None):
     run.update(flags=common.portable_flags(flag_args), date=common.now(), machine=common.machine())
     result = common.read_result(RESULT_FILE, "cross_validation")
     reference = result["runs"].get(run_name(args.recipe, args.name, REFERENCE_FOLDS, None))
-    if reference and reference.get("flags") == run["flags"]:
-        run["paired"] = paired_gain(run, reference)
-        if run["paired"]:
-            print(f"on the same videos: {run['paired']['mean_gain']:+.4f} GAP over the {REFERENCE_FOLDS}-fold run "
-                  f"({reference['train_videos_per_fold']:,} → {run['train_videos_per_fold']:,} training videos)")
+    paired = paired_gain(run, reference) if reference and reference.get("flags") == run["flags"] else {}
+    if paired:
+        run["paired"] = paired
+        print(f"on the same videos: {paired['mean_gain']:+.4f} GAP over the {REFERENCE_FOLDS}-fold run "
+              f"({reference['train_videos_per_fold']:,} → {run['train_videos_per_fold']:,} training videos)")
     result["runs"][name] = run
     common.write_result(RESULT_FILE, result)
     print(f"{name}: pooled GAP {run['pooled']['gap']:.4f} over {run['videos']:,} held-out videos "

@@ -79,10 +79,8 @@ def main(argv=None):
             runs.append(run)
             print(f"  {workers} worker(s): {run}", flush=True)
     # Re-running some models keeps the other models' rows of an earlier run.
-    previous = os.path.join(common.RESULTS_DIR, "multi_worker.json")
-    if os.path.exists(previous):
-        with open(previous) as f:
-            runs = [run for run in json.load(f)["runs"] if run["model"] not in args.models] + runs
+    previous = common.read_result("multi_worker.json", "multi_worker")["runs"]  # a list of runs here
+    runs = [run for run in previous if run["model"] not in args.models] + runs
     common.write_result("multi_worker.json", {
         "benchmark": "multi_worker", "date": common.now(), "machine": common.machine(),
         "data": "train validate0000-0063, eval validate0064-0079 (real 2018 shards)",
