@@ -109,12 +109,13 @@ def load_sample(sample_dir: str, normalization: str):
 
 def train_and_predict(config, train_inputs, train_labels, test_inputs, seed: int):
     """The project's compiled model trained in memory for config.num_epochs; scores as the pipeline exports
-    them (after the prediction-time top-score normalisation)."""
+    them (after the prediction-time class prior correction and top-score normalisation)."""
     import tensorflow as tf
     import tf_keras as keras
     from trainer.run_fn import build_compiled_model
-    from trainer.score_calibration import normalize_by_top_score
+    from trainer.score_calibration import class_prior_shift, normalize_by_top_score, shift_log_odds
     from trainer.data_split import steps_for_epochs
+    from yt8m_tfx import class_names
     keras.backend.clear_session()
     keras.utils.set_random_seed(seed)
     steps = steps_for_epochs(len(train_labels), config.num_epochs, config.batch_size)  # as run_fn counts them
@@ -123,7 +124,11 @@ def train_and_predict(config, train_inputs, train_labels, test_inputs, seed: int
                .shuffle(len(train_labels), seed=seed).repeat().batch(config.batch_size).prefetch(2))
     model.fit(dataset, epochs=1, steps_per_epoch=steps, verbose=0)
     raw = model.predict(test_inputs, batch_size=2048, verbose=0)
-    return normalize_by_top_score(raw, config.top_score_exponent).numpy()
+    shift = None  # as run_fn exports it: from the fold's training labels and the release's published counts
+    if config.class_prior_strength:
+        shift = class_prior_shift(train_labels.sum(0), class_names.release_class_counts(config.dataset),
+                                  config.class_prior_strength)
+    return normalize_by_top_score(shift_log_odds(raw, shift), config.top_score_exponent).numpy()
 
 
 def cross_validate(config, normalization: str, sample_dir: str, folds: int, run_folds=None, say=print) -> dict:

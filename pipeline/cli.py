@@ -148,6 +148,10 @@ def add_training_flags(parser: argparse.ArgumentParser):
                        help="at prediction, divide each video's scores by its top score to this power: lifts "
                             "under-confident videos in GAP's pooled ranking (0 = off; default %(default)s, "
                             "trainer/score_calibration.py)")
+    model.add_argument("--class_prior_strength", type=float, default=defaults.class_prior_strength,
+                       help="at prediction, move each class's log-odds this far (0..1) towards the release's "
+                            "published class frequency, away from the training videos' noisy counts "
+                            "(0 = off; default %(default)s; the recipes use 0.5)")
     model.add_argument("--gap_threshold", type=float, default=configs.GAP_THRESHOLD,
                        help="minimum eval GAP for the model to be blessed")
 
@@ -182,6 +186,7 @@ def trainer_config_from_flags(args, dataset: str = ""):
         clip_gradient_norm=args.clip_gradient_norm, regularization_penalty=args.regularization_penalty,
         weight_decay=args.weight_decay, seed=args.seed,
         top_k=args.top_k, top_score_exponent=args.top_score_exponent,
+        class_prior_strength=args.class_prior_strength,
         start_new_model=args.start_new_model, checkpoint_steps=args.checkpoint_steps,
         num_epochs=num_epochs, validation_percent=args.validation_percent, patience=args.patience,
         eval_every_steps=args.eval_every_steps,

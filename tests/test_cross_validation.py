@@ -45,6 +45,15 @@ def test_one_fold_trains_and_predicts_scores_as_the_pipeline_exports_them():
     assert raw.shape == (30, config.num_classes) and ((raw > 0) & (raw < 1)).all()
     # Same seed, same model; the exported scores are divided by each video's top score^0.25.
     np.testing.assert_allclose(scores[0.25], raw / raw.max(axis=1, keepdims=True) ** 0.25, rtol=1e-5)
+    # With the class prior correction: each class's log-odds moved by the shift from this fold's training labels.
+    from trainer.score_calibration import class_prior_shift
+    from yt8m_tfx import class_names
+    config, _ = cross_validation.training_setup([*flags, "--top_score_exponent=0", "--class_prior_strength=0.5"])
+    corrected = cross_validation.train_and_predict(config, train, labels, test, seed=0)
+    shift = class_prior_shift(labels.sum(axis=0), class_names.release_class_counts(config.dataset), 0.5)
+    log_odds = lambda p: np.log(p) - np.log1p(-p)  # noqa: E731
+    np.testing.assert_allclose(log_odds(corrected.astype(np.float64)) - log_odds(raw.astype(np.float64)),
+                               np.broadcast_to(shift, raw.shape), atol=2e-3)
 
 
 def test_the_benchmarks_load_real_shards_as_features_and_multi_hot_labels():

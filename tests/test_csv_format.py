@@ -68,7 +68,7 @@ def test_vocabulary_names_every_class_and_named_rows_follow_the_kaggle_row():
     from yt8m_tfx import class_names, features
     vocabulary = class_names.load_vocabulary()
     assert len(vocabulary) == features.NUM_CLASSES
-    assert vocabulary[0] == class_names.ClassInfo("Game", "Games")
+    assert vocabulary[0] == class_names.ClassInfo("Game", "Games", 788288)
     assert all(info.vertical for info in vocabulary)
     unnamed = next(i for i, info in enumerate(vocabulary) if not info.name)
     lines = named_rows(b"vid", [1, 0, unnamed], [0.25, 0.5, 0.125], vocabulary)

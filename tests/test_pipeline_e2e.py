@@ -291,6 +291,33 @@ def test_real_yt8m_shards_end_to_end_with_recipe_tuner_and_epochs(tmp_path):
     assert state["total_steps"] == data_split.steps_for_epochs(train_videos, 6, 128, 10)
     assert state["best_step"] in [e["step"] for e in state["evaluations"]]
     assert state["best_validation_gap"] == pytest.approx(max(e["gap"] for e in state["evaluations"]), abs=1e-6)
+    # The recipe's class prior correction, from the labels of the videos trained on (the 90 % not held out).
+    train_labels = sum(len(e.features.feature["labels"].int64_list.value)
+                       for path in train for e in map(tf.train.Example.FromString, _eval_examples(path)))
+    prior = state["class_prior"]
+    assert prior["strength"] == 0.5 and 0.8 * train_labels < prior["training_labels"] < train_labels
+    assert prior["shift_min"] < 0 < prior["shift_max"]
+    # The exported model applies one shift per class: served scores, with the per-video top-score normalisation
+    # undone, are sigmoid(the Keras model's own log-odds + the class's shift), the same shift for every video.
+    import tf_keras
+    from trainer.config import TrainerConfig
+    from transform.normalization import numpy_reference
+    model_dir = os.path.join(outputs.latest_artifact_uri(root, "Model"), "Format-Serving")
+    examples = _eval_examples(os.path.join(tmp_path / "test", "*.tfrecord"))[:16]
+    parsed = [tf.train.Example.FromString(e).features.feature for e in examples]
+    inputs = {features.transformed_name(name): numpy_reference(
+        np.array([f[name].float_list.value for f in parsed]), "l2").astype(np.float32)
+        for name in ("mean_rgb", "mean_audio")}
+    direct = tf_keras.models.load_model(model_dir, compile=False).predict(inputs, verbose=0).astype(np.float64)
+    served = tf.saved_model.load(model_dir).signatures["serving_default"](
+        examples=tf.constant(examples))["probabilities"].numpy().astype(np.float64)
+    exponent = TrainerConfig().top_score_exponent
+    shifted = served * served.max(axis=1, keepdims=True) ** (exponent / (1 - exponent))
+    log_odds = lambda p: np.log(p) - np.log1p(-p)  # noqa: E731
+    measurable = ((direct > 1e-4) & (shifted > 1e-4) & (direct < 0.999) & (shifted < 0.999)).all(axis=0)
+    shift = log_odds(shifted[:, measurable]) - log_odds(direct[:, measurable])
+    assert measurable.sum() > 100 and np.ptp(shift, axis=0).max() < 0.01
+    assert prior["shift_min"] - 0.01 < shift.min() and shift.max() < prior["shift_max"] + 0.01 and shift.std() > 0.1
 
 
 def test_real_2017_shards_end_to_end_with_label_less_test_shards(tmp_path):
@@ -313,6 +340,9 @@ def test_real_2017_shards_end_to_end_with_label_less_test_shards(tmp_path):
     metrics = outputs.overall_metrics(evaluation)
     # Chance is ~0.001; the recipe's 20 epochs of 1,354 videos reach 0.50 (2017 labels are coarser than 2018's).
     assert metrics["gap"] > 0.4, metrics
+    # No published class counts ship for 2017: the recipe's class prior correction is skipped, not guessed.
+    state = json.load(open(os.path.join(outputs.latest_artifact_uri(root, "ModelRun"), "training_state.json")))
+    assert "class_prior" not in state
     assert outputs.validation_ok(evaluation)
     model = tf.saved_model.load(os.path.join(outputs.latest_artifact_uri(root, "Model"), "Format-Serving"))
     examples = _eval_examples(evaluation_shards[0])[:4]

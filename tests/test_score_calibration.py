@@ -34,3 +34,40 @@ def test_exponent_range_is_checked():
     check_top_score_exponent(0.0)
     with pytest.raises(ValueError, match=r"--top_score_exponent must be in \[0, 1\)"):
         TrainerConfig(top_score_exponent=1.0)
+
+
+def test_class_prior_shift_moves_each_class_towards_its_published_frequency():
+    from trainer.score_calibration import class_prior_shift
+    seen = np.array([30.0, 10, 0, 60])          # 100 training labels
+    published = np.array([1000.0, 3000, 2000, 4000])  # the release's shares: 10 / 30 / 20 / 40 %
+    shift = class_prior_shift(seen, published, 0.5)
+    np.testing.assert_allclose(shift, 0.5 * np.log((np.array([10, 30, 20, 40]) + 1) / (seen + 1)), rtol=1e-6)
+    assert shift[0] < 0 < shift[1] and shift[2] > shift[1] and shift[3] < 0  # over-seen down, under-seen up
+    np.testing.assert_array_equal(class_prior_shift(seen, published, 0.0), 0)
+    with pytest.raises(ValueError, match="class counts do not match"):
+        class_prior_shift(seen, published[:3], 0.5)
+
+
+def test_shifted_log_odds_match_numpy_and_fix_a_pooled_ranking():
+    from trainer.score_calibration import class_prior_shift, shift_log_odds
+    p = np.array([[0.6, 0.5], [0.7, 0.05]])
+    shift = np.array([-1.0, 0.5], np.float32)
+    logit = np.log(p / (1 - p)) + shift
+    np.testing.assert_allclose(shift_log_odds(p, shift).numpy(), 1 / (1 + np.exp(-logit)), rtol=1e-5)
+    np.testing.assert_array_equal(shift_log_odds(p, None).numpy(), p)
+    # Class 0 was over-represented in training (its scores run high), class 1 under-represented: video 0's
+    # true class 1 ranks below its own wrong class 0 until the prior correction.
+    labels = np.array([[0, 1], [1, 0]])
+    assert metrics_math.gap(p, labels, 2) < 1.0
+    corrected = shift_log_odds(p, class_prior_shift([30, 1], [10, 10], 1.0)).numpy()
+    assert metrics_math.gap(corrected, labels, 2) == pytest.approx(1.0)
+
+
+def test_published_class_counts_ship_for_2018_only_and_strength_is_checked():
+    from trainer.config import TrainerConfig
+    from yt8m_tfx import class_names
+    counts = class_names.release_class_counts("yt8m-2018")
+    assert len(counts) == 3862 and counts[0] == 788288 and min(counts) > 0
+    assert class_names.release_class_counts("yt8m-2017") is None
+    with pytest.raises(ValueError, match=r"--class_prior_strength must be in \[0, 1\]"):
+        TrainerConfig(class_prior_strength=1.5)

@@ -6,7 +6,8 @@ from typing import Any, Dict, Mapping, Optional
 
 from pipeline.code_fingerprint import CUSTOM_CONFIG_KEY
 from trainer.hparam_keys import check_hparam_keys
-from trainer.score_calibration import DEFAULT_TOP_SCORE_EXPONENT, check_top_score_exponent
+from trainer.score_calibration import (DEFAULT_TOP_SCORE_EXPONENT, check_class_prior_strength,
+                                       check_top_score_exponent)
 from yt8m_tfx import features
 
 # Guard for frame-level batches: the padded float input alone is batch x max_frames x 1152 x 4 bytes,
@@ -43,6 +44,10 @@ class TrainerConfig:
     top_k: int = features.TOP_K
     # Prediction-time per-video normalisation (trainer/score_calibration.py): scores / top score^this; 0 = off.
     top_score_exponent: float = DEFAULT_TOP_SCORE_EXPONENT
+    # Prediction-time move of each class's log-odds towards the release's published class frequency
+    # (trainer/score_calibration.py); 0 = off. Needs the release's vocabulary (2018); ignored without one.
+    # Only the exported model applies it: keep-best and the Tuner compare the model's own scores.
+    class_prior_strength: float = 0.0
     distribution_strategy: str = "auto"  # trainer/distribution.py
     seed: int = 0                    # weights init and shuffling; reruns give the same model
     # Resume (trainer/checkpoints.py): "" disables checkpoints; the pipeline sets <pipeline_root>/checkpoints.
@@ -67,6 +72,7 @@ class TrainerConfig:
             raise ValueError(f"--validation_percent must be in [0, 100), got {self.validation_percent}")
         check_hparam_keys(self.hparams)
         check_top_score_exponent(self.top_score_exponent)
+        check_class_prior_strength(self.class_prior_strength)
         features.release(self.dataset)
         if self.learning_rate_schedule not in LEARNING_RATE_SCHEDULES:
             raise ValueError(f"--learning_rate_schedule must be one of {LEARNING_RATE_SCHEDULES}, "

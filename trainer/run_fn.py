@@ -21,11 +21,12 @@ from trainer.distribution import WorkerRole, make_strategy
 from trainer.models import check_model_matches_data, default_learning_rate, ensemble, get_model_builder
 from trainer.optimizers import MultiRateAdam, learning_rate_schedule
 from trainer.progress import TrainingProgress
+from trainer.score_calibration import class_prior_shift
 from trainer.signatures import make_signatures
 from trainer.step_callbacks import LossCurve
 from trainer.models.video_level import DEFAULT_L2_PENALTY
 from transform.preprocessing import labels_to_multi_hot
-from yt8m_tfx import features, heap
+from yt8m_tfx import class_names, features, heap
 
 
 def model_input_sizes(config: TrainerConfig):
@@ -231,6 +232,9 @@ def _train_and_export(fn_args, config: TrainerConfig, tuned, strategy, role: Wor
                      evaluations=selector.state.history)
     if strategy.num_replicas_in_sync > 1:
         state["replicas"] = strategy.num_replicas_in_sync
+    class_shift, class_prior = class_prior_shift_for(fn_args, tf_transform_output, config)
+    if class_prior:
+        state["class_prior"] = class_prior
     checkpoints.write_training_state(model_run_dir, **state)
     if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
         # Reading a sync-on-read variable (BatchNorm's moving statistics) of the distributed model is an
@@ -243,7 +247,35 @@ def _train_and_export(fn_args, config: TrainerConfig, tuned, strategy, role: Wor
         model.set_weights(weights)
     tf.io.gfile.makedirs(serving_model_dir)
     model.save(serving_model_dir, save_format="tf",
-               signatures=make_signatures(model, tf_transform_output, config, model_input_names(config)))
+               signatures=make_signatures(model, tf_transform_output, config, model_input_names(config),
+                                          class_shift))
+
+
+def train_label_counts(file_pattern, data_accessor, tf_transform_output, config: TrainerConfig):
+    """[C] videos per class in the training part of the train split (one unshuffled pass over it)."""
+    part = "train" if config.validation_percent > 0 else "all"
+    labels = input_fn(file_pattern, data_accessor, tf_transform_output, config.batch_size, config, part=part,
+                      num_epochs=1).map(lambda _, multi_hot: tf.reduce_sum(multi_hot, 0))
+    return labels.reduce(tf.zeros([config.num_classes]), lambda total, batch: total + batch).numpy()
+
+
+def class_prior_shift_for(fn_args, tf_transform_output, config: TrainerConfig):
+    """(the exported model's per-class log-odds shift for --class_prior_strength, its summary for
+    training_state.json); (None, None) when it is off or no published class counts are shipped (2017)."""
+    if not config.class_prior_strength:
+        return None, None
+    published = class_names.release_class_counts(config.dataset)
+    if published is None:
+        logging.warning("--class_prior_strength=%g ignored: no published class counts are shipped for %s",
+                        config.class_prior_strength, config.dataset)
+        return None, None
+    seen = train_label_counts(fn_args.train_files, fn_args.data_accessor, tf_transform_output, config)
+    shift = class_prior_shift(seen, published, config.class_prior_strength)
+    summary = {"strength": config.class_prior_strength, "training_labels": int(seen.sum()),
+               "classes_seen": int((seen > 0).sum()), "shift_min": float(shift.min()),
+               "shift_max": float(shift.max())}
+    logging.info("Class prior correction: %s", summary)
+    return shift, summary
 
 
 def _steps_per_epoch(fn_args, config: TrainerConfig, total_steps: int) -> int:

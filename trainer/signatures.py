@@ -17,7 +17,7 @@ import tensorflow as tf
 
 from trainer import frame_sampling
 from trainer.config import TrainerConfig
-from trainer.score_calibration import normalize_by_top_score
+from trainer.score_calibration import normalize_by_top_score, shift_log_odds
 from transform.preprocessing import (FIRST_LABEL_VERTICAL_KEY, NO_LABEL_VERTICAL, NUM_LABELS_BUCKET_KEY,
                                      UNKNOWN_VERTICAL,
                                      NUM_LABELS_BUCKET_MAX, RGB_NORM_BUCKET_KEY, labels_to_multi_hot)
@@ -58,7 +58,8 @@ def first_label_vertical(labels: tf.sparse.SparseTensor, dataset: str) -> tf.Ten
     return tf.where(first >= 0, tf.gather(verticals, tf.maximum(first, 0)), NO_LABEL_VERTICAL)
 
 
-def make_signatures(model, tf_transform_output, config: TrainerConfig, input_names):
+def make_signatures(model, tf_transform_output, config: TrainerConfig, input_names, class_shift=None):
+    """class_shift: [C] log-odds added at prediction (score_calibration.class_prior_shift), or None."""
     model.tft_layer = tf_transform_output.transform_features_layer()
     examples_spec = tf.TensorSpec(shape=[None], dtype=tf.string, name="examples")
 
@@ -68,7 +69,7 @@ def make_signatures(model, tf_transform_output, config: TrainerConfig, input_nam
         if config.sample_frames:  # evenly spaced frames, as many as the model was trained on
             raw = frame_sampling.sample_raw_frames(raw, config.sample_frames, config.max_frames, random=False)
         transformed = model.tft_layer(raw)
-        probabilities = model({name: transformed[name] for name in input_names})
+        probabilities = shift_log_odds(model({name: transformed[name] for name in input_names}), class_shift)
         return raw, normalize_by_top_score(probabilities, config.top_score_exponent)
 
     @tf.function(input_signature=[examples_spec])

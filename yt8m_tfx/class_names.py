@@ -23,6 +23,7 @@ VOCABULARY_2018 = os.path.join(VOCABULARY_DIR, features.RELEASES["yt8m-2018"].vo
 class ClassInfo:
     name: str       # "" for the few classes the dataset left unnamed
     vertical: str   # the class's first vertical, e.g. "Games"
+    train_video_count: int = 0  # videos with this label in the release's full training set (3.9M for 2018)
 
 
 @functools.lru_cache(maxsize=None)
@@ -35,7 +36,7 @@ def load_vocabulary(path: str = VOCABULARY_2018, num_classes: int = features.NUM
         raise ValueError(f"{path}: expected class ids 0..{num_classes - 1} once each, got {len(ids)} rows")
     vocabulary = [ClassInfo("", "")] * num_classes
     for class_id, row in zip(ids, rows):
-        vocabulary[class_id] = ClassInfo(row["Name"], row["Vertical1"])
+        vocabulary[class_id] = ClassInfo(row["Name"], row["Vertical1"], int(row.get("TrainVideoCount") or 0))
     return vocabulary
 
 
@@ -45,6 +46,13 @@ def vocabulary_of(dataset: str) -> Optional[List[ClassInfo]]:
     if release.vocabulary is None:
         return None
     return load_vocabulary(os.path.join(VOCABULARY_DIR, release.vocabulary), release.num_classes)
+
+
+def release_class_counts(dataset: str) -> Optional[List[int]]:
+    """Each class's video count in the release's full training set (the dataset's published label
+    frequencies), None when the project ships no vocabulary for the release."""
+    vocabulary = vocabulary_of(dataset)
+    return None if vocabulary is None else [info.train_video_count for info in vocabulary]
 
 
 def display_name(vocabulary: List[ClassInfo], class_id: int) -> str:
