@@ -1,5 +1,6 @@
-"""Per-video top-score normalisation (trainer/score_calibration.py): order within a video kept, GAP's pooled
-order changed as the numpy formula says, and the exported signatures apply it."""
+"""Prediction-time score calibration (trainer/score_calibration.py): the per-video top-score normalisation
+keeps each video's order and changes GAP's pooled order as the numpy formula says; the class prior shift
+follows its formula. The e2e tests check that the exported signatures apply both."""
 import numpy as np
 import pytest
 
