@@ -125,9 +125,9 @@ def train_and_predict(config, train_inputs, train_labels, test_inputs, seed: int
     model.fit(dataset, epochs=1, steps_per_epoch=steps, verbose=0)
     raw = model.predict(test_inputs, batch_size=2048, verbose=0)
     shift = None  # as run_fn exports it: from the fold's training labels and the release's published counts
-    if config.class_prior_strength:
-        shift = class_prior_shift(train_labels.sum(0), class_names.release_class_counts(config.dataset),
-                                  config.class_prior_strength)
+    published = class_names.release_class_counts(config.dataset) if config.class_prior_strength else None
+    if published is not None:  # run_fn likewise skips the correction when no counts are shipped (2017)
+        shift = class_prior_shift(train_labels.sum(0), published, config.class_prior_strength)
     return normalize_by_top_score(shift_log_odds(raw, shift), config.top_score_exponent).numpy()
 
 

@@ -47,6 +47,8 @@ def test_class_prior_shift_moves_each_class_towards_its_published_frequency():
     np.testing.assert_array_equal(class_prior_shift(seen, published, 0.0), 0)
     with pytest.raises(ValueError, match="class counts do not match"):
         class_prior_shift(seen, published[:3], 0.5)
+    with pytest.raises(ValueError, match="all zero"):
+        class_prior_shift(seen, np.zeros(4), 0.5)
 
 
 def test_shifted_log_odds_match_numpy_and_fix_a_pooled_ranking():

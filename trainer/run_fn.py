@@ -232,7 +232,9 @@ def _train_and_export(fn_args, config: TrainerConfig, tuned, strategy, role: Wor
                      evaluations=selector.state.history)
     if strategy.num_replicas_in_sync > 1:
         state["replicas"] = strategy.num_replicas_in_sync
-    class_shift, class_prior = class_prior_shift_for(fn_args, tf_transform_output, config)
+    # Only the chief exports, so only it reads the training labels once more to count them.
+    class_shift, class_prior = (class_prior_shift_for(fn_args, tf_transform_output, config) if role.chief
+                                else (None, None))
     if class_prior:
         state["class_prior"] = class_prior
     checkpoints.write_training_state(model_run_dir, **state)

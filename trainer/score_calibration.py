@@ -54,8 +54,10 @@ def class_prior_shift(train_label_counts: Sequence[float], release_class_counts:
     number of labels. Classes seen more often than the release's frequency predicts move down, rarer ones up."""
     seen = np.asarray(train_label_counts, np.float64)
     published = np.asarray(release_class_counts, np.float64)
-    if seen.shape != published.shape or published.sum() <= 0:
+    if seen.shape != published.shape:
         raise ValueError(f"class counts do not match: {seen.shape} trained vs {published.shape} published")
+    if published.sum() <= 0:
+        raise ValueError("the release's published class counts are all zero: no prior to correct towards")
     expected = published / published.sum() * seen.sum()
     return (strength * np.log((expected + 1) / (seen + 1))).astype(np.float32)
 
