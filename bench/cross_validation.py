@@ -113,22 +113,27 @@ def train_and_predict(config, train_inputs, train_labels, test_inputs, seed: int
     import tensorflow as tf
     import tf_keras as keras
     from trainer.run_fn import build_compiled_model
-    from trainer.score_calibration import class_prior_shift, normalize_by_top_score, shift_log_odds
+    from trainer.score_calibration import (class_log_odds_scale, class_prior_shift, normalize_by_top_score,
+                                           shift_log_odds)
     from trainer.data_split import steps_for_epochs
     from yt8m_tfx import class_names
     keras.backend.clear_session()
     keras.utils.set_random_seed(seed)
-    steps = steps_for_epochs(len(train_labels), config.num_epochs, config.batch_size)  # as run_fn counts them
+    steps = max(steps_for_epochs(len(train_labels), config.num_epochs, config.batch_size),  # as run_fn counts
+                config.min_train_steps)
     model = build_compiled_model(config, steps)
     dataset = (tf.data.Dataset.from_tensor_slices((train_inputs, train_labels.astype(np.float32)))
                .shuffle(len(train_labels), seed=seed).repeat().batch(config.batch_size).prefetch(2))
     model.fit(dataset, epochs=1, steps_per_epoch=steps, verbose=0)
     raw = model.predict(test_inputs, batch_size=2048, verbose=0)
-    shift = None  # as run_fn exports it: from the fold's training labels and the release's published counts
-    published = class_names.release_class_counts(config.dataset) if config.class_prior_strength else None
+    shift = scale = None  # as run_fn exports them: from the fold's training labels and the published counts
+    published = class_names.release_class_counts(config.dataset)
     if published is not None:  # run_fn likewise skips the correction when no counts are shipped (2017)
-        shift = class_prior_shift(train_labels.sum(0), published, config.class_prior_strength)
-    return normalize_by_top_score(shift_log_odds(raw, shift), config.top_score_exponent).numpy()
+        if config.class_prior_strength:
+            shift = class_prior_shift(train_labels.sum(0), published, config.class_prior_strength)
+        if config.class_frequency_exponent:
+            scale = class_log_odds_scale(published, config.class_frequency_exponent)
+    return normalize_by_top_score(shift_log_odds(raw, shift, scale), config.top_score_exponent).numpy()
 
 
 def cross_validate(config, normalization: str, sample_dir: str, folds: int, run_folds=None, say=print) -> dict:

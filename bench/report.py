@@ -557,7 +557,7 @@ def full_size_lines(results) -> List[str]:
             if paired:
                 pairs = ", ".join(f"{p['held_out_shards']} {p['reference_gap']:.4f} → {p['gap']:.4f}"
                                   for p in paired["folds"])
-                lines += [f"On the same held-out videos as the 10-fold run, {run_label(name)}, "
+                lines += [f"On the same held-out videos as the 10-fold run of the same setup, {run_label(name)}, "
                           f"{number(paired['reference_train_videos_per_fold'])} → "
                           f"{number(run['train_videos_per_fold'])} training videos a fold: "
                           f"**{paired['mean_gain']:+.4f} GAP** ({pairs}).", ""]

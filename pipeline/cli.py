@@ -96,6 +96,9 @@ def add_training_flags(parser: argparse.ArgumentParser):
     model.add_argument("--num_epochs", type=float, default=None,
                        help=f"passes over the training videos; the step count follows from the train split's "
                             f"size (default {configs.NUM_EPOCHS:g} when --train_steps is not given)")
+    model.add_argument("--min_train_steps", type=int, default=0,
+                       help="with --num_epochs, train at least this many steps: fixed epochs of a small training "
+                            "set are few steps (the recipes use 300; default %(default)s)")
     model.add_argument("--train_steps", type=int, default=None,
                        help="total steps instead of --num_epochs; a resumed model trains the remaining ones")
     model.add_argument("--validation_percent", type=float, default=configs.VALIDATION_PERCENT,
@@ -152,6 +155,10 @@ def add_training_flags(parser: argparse.ArgumentParser):
                        help="at prediction, move each class's log-odds this far (0..1) towards the release's "
                             "published class frequency, away from the training videos' noisy counts "
                             "(0 = off; default %(default)s; the recipes use 0.5)")
+    model.add_argument("--class_frequency_exponent", type=float, default=defaults.class_frequency_exponent,
+                       help="at prediction, multiply each class's log-odds by its published frequency over "
+                            "a typical label's to this power (0..0.2): frequent classes sharper, rare ones "
+                            "flatter (0 = off; default %(default)s; the recipes use 0.03)")
     model.add_argument("--gap_threshold", type=float, default=configs.GAP_THRESHOLD,
                        help="minimum eval GAP for the model to be blessed")
 
@@ -186,9 +193,10 @@ def trainer_config_from_flags(args, dataset: str = ""):
         clip_gradient_norm=args.clip_gradient_norm, regularization_penalty=args.regularization_penalty,
         weight_decay=args.weight_decay, seed=args.seed,
         top_k=args.top_k, top_score_exponent=args.top_score_exponent,
-        class_prior_strength=args.class_prior_strength,
+        class_prior_strength=args.class_prior_strength, class_frequency_exponent=args.class_frequency_exponent,
         start_new_model=args.start_new_model, checkpoint_steps=args.checkpoint_steps,
-        num_epochs=num_epochs, validation_percent=args.validation_percent, patience=args.patience,
+        num_epochs=num_epochs, min_train_steps=args.min_train_steps, validation_percent=args.validation_percent,
+        patience=args.patience,
         eval_every_steps=args.eval_every_steps,
         hparams={"moe_num_mixtures": args.moe_num_mixtures, **dict(args.hparam)})
 

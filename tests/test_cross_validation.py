@@ -45,14 +45,18 @@ def test_one_fold_trains_and_predicts_scores_as_the_pipeline_exports_them():
     assert raw.shape == (30, config.num_classes) and ((raw > 0) & (raw < 1)).all()
     # Same seed, same model; the exported scores are divided by each video's top score^0.25.
     np.testing.assert_allclose(scores[0.25], raw / raw.max(axis=1, keepdims=True) ** 0.25, rtol=1e-5)
-    # With the class prior correction: each class's log-odds moved by the shift from this fold's training labels.
-    from trainer.score_calibration import class_prior_shift
+    # With the class prior correction: each class's log-odds scaled by its published frequency's factor, then
+    # moved by the shift from this fold's training labels.
+    from trainer.score_calibration import class_log_odds_scale, class_prior_shift
     from yt8m_tfx import class_names
-    config, _ = cross_validation.training_setup([*flags, "--top_score_exponent=0", "--class_prior_strength=0.5"])
+    config, _ = cross_validation.training_setup([*flags, "--top_score_exponent=0", "--class_prior_strength=0.5",
+                                                 "--class_frequency_exponent=0.03"])
     corrected = cross_validation.train_and_predict(config, train, labels, test, seed=0)
-    shift = class_prior_shift(labels.sum(axis=0), class_names.release_class_counts(config.dataset), 0.5)
+    published = class_names.release_class_counts(config.dataset)
+    shift = class_prior_shift(labels.sum(axis=0), published, 0.5)
+    scale = class_log_odds_scale(published, 0.03)
     from scipy.special import logit as log_odds  # scipy ships with TFMA
-    np.testing.assert_allclose(log_odds(corrected.astype(np.float64)) - log_odds(raw.astype(np.float64)),
+    np.testing.assert_allclose(log_odds(corrected.astype(np.float64)) - scale * log_odds(raw.astype(np.float64)),
                                np.broadcast_to(shift, raw.shape), atol=2e-3)
 
 

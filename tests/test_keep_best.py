@@ -33,6 +33,13 @@ def test_steps_for_epochs(examples, epochs, batch, percent, expected):
     assert data_split.steps_for_epochs(examples, epochs, batch, percent) == expected
 
 
+def test_the_step_floor_must_not_be_negative():
+    from trainer.config import TrainerConfig
+    assert TrainerConfig(min_train_steps=300).min_train_steps == 300
+    with pytest.raises(ValueError, match="--min_train_steps must be >= 0"):
+        TrainerConfig(min_train_steps=-1)
+
+
 def test_evaluation_interval_is_about_an_epoch_and_bounded():
     assert keep_best.evaluation_interval(steps_per_epoch=20, total_steps=600) == 20
     assert keep_best.evaluation_interval(steps_per_epoch=5000, total_steps=150000) == 1000

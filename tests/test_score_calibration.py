@@ -1,6 +1,6 @@
 """Prediction-time score calibration (trainer/score_calibration.py): the per-video top-score normalisation
 keeps each video's order and changes GAP's pooled order as the numpy formula says; the class prior shift
-follows its formula. The e2e tests check that the exported signatures apply both."""
+and the class frequency scale follow their formulas. The e2e tests check that the exported signatures apply them."""
 import numpy as np
 import pytest
 
@@ -66,6 +66,26 @@ def test_shifted_log_odds_match_numpy_and_fix_a_pooled_ranking():
     assert metrics_math.gap(corrected, labels, 2) == pytest.approx(1.0)
 
 
+def test_frequency_scale_stretches_frequent_classes_log_odds_and_flattens_rare_ones():
+    from trainer.score_calibration import class_log_odds_scale, shift_log_odds
+    published = np.array([10000.0, 1000, 10, 0])
+    scale = class_log_odds_scale(published, 0.05)
+    log_count = np.log(published + 1)
+    typical = (log_count * published).sum() / published.sum()  # the mean over the release's labels
+    np.testing.assert_allclose(scale, np.exp(0.05 * (log_count - typical)), rtol=1e-6)
+    assert scale[0] > 1 > scale[1] > scale[2] > scale[3] > 0
+    np.testing.assert_array_equal(class_log_odds_scale(published, 0.0), 1)
+    with pytest.raises(ValueError, match="all zero"):
+        class_log_odds_scale(np.zeros(4), 0.05)
+    # Scale first, then shift: sigmoid(scale x log-odds + shift), as numpy.
+    p = np.array([[0.9, 0.2, 0.01, 0.3], [0.05, 0.6, 0.4, 0.002]])
+    shift = np.array([0.0, 0.5, -0.5, 1.0], np.float32)
+    expected = 1 / (1 + np.exp(-(scale * np.log(p / (1 - p)) + shift)))
+    np.testing.assert_allclose(shift_log_odds(p, shift, scale).numpy(), expected, rtol=1e-5)
+    np.testing.assert_allclose(shift_log_odds(p, None, scale).numpy(),
+                               1 / (1 + np.exp(-scale * np.log(p / (1 - p)))), rtol=1e-5)
+
+
 def test_published_class_counts_ship_for_2018_only_and_strength_is_checked():
     from trainer.config import TrainerConfig
     from yt8m_tfx import class_names
@@ -74,3 +94,5 @@ def test_published_class_counts_ship_for_2018_only_and_strength_is_checked():
     assert class_names.release_class_counts("yt8m-2017") is None
     with pytest.raises(ValueError, match=r"--class_prior_strength must be in \[0, 1\]"):
         TrainerConfig(class_prior_strength=1.5)
+    with pytest.raises(ValueError, match=r"--class_frequency_exponent must be in \[0, 0.2\]"):
+        TrainerConfig(class_frequency_exponent=0.5)

@@ -6,8 +6,8 @@ from typing import Any, Dict, Mapping, Optional
 
 from pipeline.code_fingerprint import CUSTOM_CONFIG_KEY
 from trainer.hparam_keys import check_hparam_keys
-from trainer.score_calibration import (DEFAULT_TOP_SCORE_EXPONENT, check_class_prior_strength,
-                                       check_top_score_exponent)
+from trainer.score_calibration import (DEFAULT_TOP_SCORE_EXPONENT, check_class_frequency_exponent,
+                                       check_class_prior_strength, check_top_score_exponent)
 from yt8m_tfx import features
 
 # Guard for frame-level batches: the padded float input alone is batch x max_frames x 1152 x 4 bytes,
@@ -48,6 +48,8 @@ class TrainerConfig:
     # (trainer/score_calibration.py); 0 = off. Needs the release's vocabulary (2018); ignored without one.
     # Only the exported model applies it: keep-best and the Tuner compare the model's own scores.
     class_prior_strength: float = 0.0
+    # Before that shift, each class's log-odds x (published frequency / a typical label's)^this; 0 = off.
+    class_frequency_exponent: float = 0.0
     distribution_strategy: str = "auto"  # trainer/distribution.py
     seed: int = 0                    # weights init and shuffling; reruns give the same model
     # Resume (trainer/checkpoints.py): "" disables checkpoints; the pipeline sets <pipeline_root>/checkpoints.
@@ -56,6 +58,9 @@ class TrainerConfig:
     # Training length: num_epochs > 0 derives the step count from the train split's size (the seed's
     # --num_epochs); 0 uses the Trainer's train_steps.
     num_epochs: float = 0
+    # With num_epochs, at least this many steps: the recipes' fixed epochs are tuned for ~20k videos and
+    # are too few steps for a few thousand (on 2.4k real videos 20 epochs are 47 steps: GAP 0.49; 300+: 0.58).
+    min_train_steps: int = 0
     # Keep-best (trainer/keep_best.py): hold out this share of the training videos (by id hash), evaluate
     # GAP on it every eval_every_steps (0: about once an epoch), export the best weights and stop after
     # `patience` evaluations without improvement (0: never stop early). validation_percent=0 turns it off.
@@ -68,11 +73,14 @@ class TrainerConfig:
     hparams: Dict[str, Any] = dataclasses.field(default_factory=dict)  # model-specific, e.g. moe_num_mixtures
 
     def __post_init__(self):
+        if self.min_train_steps < 0:
+            raise ValueError(f"--min_train_steps must be >= 0, got {self.min_train_steps}")
         if not 0 <= self.validation_percent < 100:
             raise ValueError(f"--validation_percent must be in [0, 100), got {self.validation_percent}")
         check_hparam_keys(self.hparams)
         check_top_score_exponent(self.top_score_exponent)
         check_class_prior_strength(self.class_prior_strength)
+        check_class_frequency_exponent(self.class_frequency_exponent)
         features.release(self.dataset)
         if self.learning_rate_schedule not in LEARNING_RATE_SCHEDULES:
             raise ValueError(f"--learning_rate_schedule must be one of {LEARNING_RATE_SCHEDULES}, "

@@ -21,7 +21,7 @@ from trainer.distribution import WorkerRole, make_strategy
 from trainer.models import check_model_matches_data, default_learning_rate, ensemble, get_model_builder
 from trainer.optimizers import MultiRateAdam, learning_rate_schedule
 from trainer.progress import TrainingProgress
-from trainer.score_calibration import class_prior_shift
+from trainer.score_calibration import class_log_odds_scale, class_prior_shift
 from trainer.signatures import make_signatures
 from trainer.step_callbacks import LossCurve
 from trainer.models.video_level import DEFAULT_L2_PENALTY
@@ -109,18 +109,21 @@ def count_examples(file_patterns) -> int:
     return int(dataset.reduce(tf.constant(0, tf.int64), lambda count, _: count + 1).numpy())
 
 
-def total_train_steps(fn_args, config: TrainerConfig) -> int:
-    """--num_epochs over the training part of the train split, else the Trainer's train_steps."""
+def total_train_steps(fn_args, config: TrainerConfig):
+    """(total steps, steps per epoch or None): --num_epochs over the training part of the train split (at
+    least --min_train_steps), else the Trainer's train_steps."""
     if config.num_epochs > 0:
         num_examples = count_examples(fn_args.train_files)
         steps = data_split.steps_for_epochs(num_examples, config.num_epochs, config.batch_size,
                                             config.validation_percent)
-        logging.info("%g epochs of %d training videos (%g%% held out for validation), batch %d: %d steps",
-                     config.num_epochs, num_examples, config.validation_percent, config.batch_size, steps)
-        return steps
+        logging.info("%g epochs of %d training videos (%g%% held out for validation), batch %d: %d steps%s",
+                     config.num_epochs, num_examples, config.validation_percent, config.batch_size, steps,
+                     f", raised to --min_train_steps={config.min_train_steps}"
+                     if steps < config.min_train_steps else "")
+        return max(steps, config.min_train_steps), max(1, round(steps / config.num_epochs))
     if not fn_args.train_steps:
         raise ValueError("give --train_steps or --num_epochs")
-    return fn_args.train_steps
+    return fn_args.train_steps, None
 
 
 def build_compiled_model(config: TrainerConfig, total_steps: int = 0):
@@ -175,7 +178,7 @@ def _train_and_export(fn_args, config: TrainerConfig, tuned, strategy, role: Wor
     serving_model_dir = role.output_path(fn_args.serving_model_dir, "serving_model")
     keras.utils.set_random_seed(config.seed)
     tf_transform_output = tft.TFTransformOutput(fn_args.transform_output)
-    total_steps = total_train_steps(fn_args, config)
+    total_steps, steps_per_epoch = total_train_steps(fn_args, config)
     holdout = config.validation_percent > 0
     train_dataset = input_fn(fn_args.train_files, fn_args.data_accessor, tf_transform_output,
                              config.batch_size, config, seed=config.seed, part="train" if holdout else "all")
@@ -198,7 +201,7 @@ def _train_and_export(fn_args, config: TrainerConfig, tuned, strategy, role: Wor
     selector = None
     if holdout:
         every = config.eval_every_steps or keep_best.evaluation_interval(
-            _steps_per_epoch(fn_args, config, total_steps), total_steps)
+            steps_per_epoch or _steps_per_epoch(fn_args, config), total_steps)
         selector = keep_best.KeepBest(
             validation_input_fn(fn_args.train_files, fn_args.data_accessor, tf_transform_output, config),
             config.validation_batches, every=every,
@@ -233,8 +236,8 @@ def _train_and_export(fn_args, config: TrainerConfig, tuned, strategy, role: Wor
     if strategy.num_replicas_in_sync > 1:
         state["replicas"] = strategy.num_replicas_in_sync
     # Only the chief exports, so only it reads the training labels once more to count them.
-    class_shift, class_prior = (class_prior_shift_for(fn_args, tf_transform_output, config) if role.chief
-                                else (None, None))
+    class_shift, class_scale, class_prior = (class_prior_correction_for(fn_args, tf_transform_output, config)
+                                             if role.chief else (None, None, None))
     if class_prior:
         state["class_prior"] = class_prior
     checkpoints.write_training_state(model_run_dir, **state)
@@ -250,38 +253,48 @@ def _train_and_export(fn_args, config: TrainerConfig, tuned, strategy, role: Wor
     tf.io.gfile.makedirs(serving_model_dir)
     model.save(serving_model_dir, save_format="tf",
                signatures=make_signatures(model, tf_transform_output, config, model_input_names(config),
-                                          class_shift))
+                                          class_shift, class_scale))
 
 
 def train_label_counts(file_pattern, data_accessor, tf_transform_output, config: TrainerConfig):
-    """[C] videos per class in the training part of the train split (one unshuffled pass over it)."""
+    """([C] videos per class, number of videos) in the training part of the train split (one unshuffled
+    pass over it)."""
     part = "train" if config.validation_percent > 0 else "all"
-    labels = input_fn(file_pattern, data_accessor, tf_transform_output, config.batch_size, config, part=part,
-                      num_epochs=1).map(lambda _, multi_hot: tf.reduce_sum(multi_hot, 0))
-    return labels.reduce(tf.zeros([config.num_classes]), lambda total, batch: total + batch).numpy()
+    batches = input_fn(file_pattern, data_accessor, tf_transform_output, config.batch_size, config, part=part,
+                       num_epochs=1).map(lambda _, multi_hot: (tf.reduce_sum(multi_hot, 0), tf.shape(multi_hot)[0]))
+    counts, videos = batches.reduce((tf.zeros([config.num_classes]), 0),
+                                    lambda total, batch: (total[0] + batch[0], total[1] + batch[1]))
+    return counts.numpy(), int(videos)
 
 
-def class_prior_shift_for(fn_args, tf_transform_output, config: TrainerConfig):
-    """(the exported model's per-class log-odds shift for --class_prior_strength, its summary for
-    training_state.json); (None, None) when it is off or no published class counts are shipped (2017)."""
-    if not config.class_prior_strength:
-        return None, None
+def class_prior_correction_for(fn_args, tf_transform_output, config: TrainerConfig):
+    """(the exported model's per-class log-odds shift for --class_prior_strength and factor for
+    --class_frequency_exponent, each None when off; their summary for training_state.json); all None when
+    both are off or no published class counts are shipped (2017)."""
+    if not (config.class_prior_strength or config.class_frequency_exponent):
+        return None, None, None
     published = class_names.release_class_counts(config.dataset)
     if published is None:
-        logging.warning("--class_prior_strength=%g ignored: no published class counts are shipped for %s",
-                        config.class_prior_strength, config.dataset)
-        return None, None
-    seen = train_label_counts(fn_args.train_files, fn_args.data_accessor, tf_transform_output, config)
-    shift = class_prior_shift(seen, published, config.class_prior_strength)
-    summary = {"strength": config.class_prior_strength, "training_labels": int(seen.sum()),
-               "classes_seen": int((seen > 0).sum()), "shift_min": float(shift.min()),
-               "shift_max": float(shift.max())}
+        logging.warning("--class_prior_strength=%g / --class_frequency_exponent=%g ignored: no published class "
+                        "counts are shipped for %s", config.class_prior_strength,
+                        config.class_frequency_exponent, config.dataset)
+        return None, None, None
+    shift = scale = None
+    summary = {}
+    if config.class_prior_strength:
+        seen, videos = train_label_counts(fn_args.train_files, fn_args.data_accessor, tf_transform_output, config)
+        shift = class_prior_shift(seen, published, config.class_prior_strength)
+        summary.update(strength=config.class_prior_strength, training_videos=videos, training_labels=int(seen.sum()),
+                       classes_seen=int((seen > 0).sum()), shift_min=float(shift.min()),
+                       shift_max=float(shift.max()))
+    if config.class_frequency_exponent:
+        scale = class_log_odds_scale(published, config.class_frequency_exponent)
+        summary.update(frequency_exponent=config.class_frequency_exponent, scale_min=float(scale.min()),
+                       scale_max=float(scale.max()))
     logging.info("Class prior correction: %s", summary)
-    return shift, summary
+    return shift, scale, summary
 
 
-def _steps_per_epoch(fn_args, config: TrainerConfig, total_steps: int) -> int:
-    if config.num_epochs > 0:
-        return max(1, round(total_steps / config.num_epochs))
+def _steps_per_epoch(fn_args, config: TrainerConfig) -> int:
     return data_split.steps_for_epochs(count_examples(fn_args.train_files), 1, config.batch_size,
                                        config.validation_percent)

@@ -58,8 +58,10 @@ def first_label_vertical(labels: tf.sparse.SparseTensor, dataset: str) -> tf.Ten
     return tf.where(first >= 0, tf.gather(verticals, tf.maximum(first, 0)), NO_LABEL_VERTICAL)
 
 
-def make_signatures(model, tf_transform_output, config: TrainerConfig, input_names, class_shift=None):
-    """class_shift: [C] log-odds added at prediction (score_calibration.class_prior_shift), or None."""
+def make_signatures(model, tf_transform_output, config: TrainerConfig, input_names, class_shift=None,
+                    class_scale=None):
+    """class_shift / class_scale: [C] log-odds added / multiplied by at prediction (score_calibration's
+    class_prior_shift / class_log_odds_scale), or None."""
     model.tft_layer = tf_transform_output.transform_features_layer()
     examples_spec = tf.TensorSpec(shape=[None], dtype=tf.string, name="examples")
 
@@ -69,7 +71,8 @@ def make_signatures(model, tf_transform_output, config: TrainerConfig, input_nam
         if config.sample_frames:  # evenly spaced frames, as many as the model was trained on
             raw = frame_sampling.sample_raw_frames(raw, config.sample_frames, config.max_frames, random=False)
         transformed = model.tft_layer(raw)
-        probabilities = shift_log_odds(model({name: transformed[name] for name in input_names}), class_shift)
+        probabilities = shift_log_odds(model({name: transformed[name] for name in input_names}), class_shift,
+                                       class_scale)
         return raw, normalize_by_top_score(probabilities, config.top_score_exponent)
 
     @tf.function(input_signature=[examples_spec])
