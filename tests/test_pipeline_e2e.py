@@ -271,9 +271,10 @@ def test_real_yt8m_shards_end_to_end_with_recipe_tuner_and_epochs(tmp_path):
         "--eval_data_pattern", os.path.join(data_dir, "validate0064.tfrecord"),
         # The recipe trains on every video; the Tuner and keep-best need a validation split.
         "--validation_percent", "10",
+        # 6 epochs are 47 steps: no floor, so the epochs-to-steps arithmetic is what this run checks.
         "--pipeline_root", root, "--num_epochs", "6", "--min_train_steps", "0", "--batch_size", "128",
-        "--tune", "--tune_trials", "2",
-        "--tune_epochs", "2", "--gap_threshold", "0.05", "--beam_direct_running_mode", "in_memory"])
+        "--tune", "--tune_trials", "2", "--tune_epochs", "2", "--gap_threshold", "0.05",
+        "--beam_direct_running_mode", "in_memory"])
     evaluation = outputs.latest_artifact_uri(root, "ModelEvaluation")
     metrics = outputs.overall_metrics(evaluation)
     # Chance is ~0.001. 6 epochs of 1,100 videos at the rate a 2 x 2-epoch search picks (its seeded trials
