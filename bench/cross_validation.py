@@ -113,8 +113,7 @@ def train_and_predict(config, train_inputs, train_labels, test_inputs, seed: int
     import tensorflow as tf
     import tf_keras as keras
     from trainer.run_fn import build_compiled_model
-    from trainer.score_calibration import (class_log_odds_scale, class_prior_shift, normalize_by_top_score,
-                                           shift_log_odds)
+    from trainer.score_calibration import class_corrections, normalize_by_top_score, shift_log_odds
     from trainer.data_split import steps_for_epochs
     from yt8m_tfx import class_names
     keras.backend.clear_session()
@@ -129,10 +128,8 @@ def train_and_predict(config, train_inputs, train_labels, test_inputs, seed: int
     shift = scale = None  # as run_fn exports them: from the fold's training labels and the published counts
     published = class_names.release_class_counts(config.dataset)
     if published is not None:  # run_fn likewise skips the correction when no counts are shipped (2017)
-        if config.class_prior_strength:
-            shift = class_prior_shift(train_labels.sum(0), published, config.class_prior_strength)
-        if config.class_frequency_exponent:
-            scale = class_log_odds_scale(published, config.class_frequency_exponent)
+        shift, scale = class_corrections(published, config.class_prior_strength, config.class_frequency_exponent,
+                                         train_labels.sum(0))
     return normalize_by_top_score(shift_log_odds(raw, shift, scale), config.top_score_exponent).numpy()
 
 

@@ -86,6 +86,18 @@ def test_frequency_scale_stretches_frequent_classes_log_odds_and_flattens_rare_o
                                1 / (1 + np.exp(-scale * np.log(p / (1 - p)))), rtol=1e-5)
 
 
+def test_class_corrections_turn_on_each_correction_by_its_own_setting():
+    from trainer.score_calibration import class_corrections, class_log_odds_scale, class_prior_shift
+    published, seen = np.array([10000.0, 1000, 10, 0]), np.array([50.0, 3, 1, 0])
+    assert class_corrections(published, 0.0, 0.0) == (None, None)
+    shift, scale = class_corrections(published, 0.5, 0.0, seen)
+    np.testing.assert_array_equal(shift, class_prior_shift(seen, published, 0.5))
+    assert scale is None
+    shift, scale = class_corrections(published, 0.0, 0.03)  # the scale needs no training labels
+    assert shift is None
+    np.testing.assert_array_equal(scale, class_log_odds_scale(published, 0.03))
+
+
 def test_published_class_counts_ship_for_2018_only_and_strength_is_checked():
     from trainer.config import TrainerConfig
     from yt8m_tfx import class_names

@@ -21,7 +21,7 @@ from trainer.distribution import WorkerRole, make_strategy
 from trainer.models import check_model_matches_data, default_learning_rate, ensemble, get_model_builder
 from trainer.optimizers import MultiRateAdam, learning_rate_schedule
 from trainer.progress import TrainingProgress
-from trainer.score_calibration import class_log_odds_scale, class_prior_shift
+from trainer.score_calibration import class_corrections
 from trainer.signatures import make_signatures
 from trainer.step_callbacks import LossCurve
 from trainer.models.video_level import DEFAULT_L2_PENALTY
@@ -279,16 +279,15 @@ def class_prior_correction_for(fn_args, tf_transform_output, config: TrainerConf
                         "counts are shipped for %s", config.class_prior_strength,
                         config.class_frequency_exponent, config.dataset)
         return None, None, None
-    shift = scale = None
+    seen, videos = (train_label_counts(fn_args.train_files, fn_args.data_accessor, tf_transform_output, config)
+                    if config.class_prior_strength else (None, 0))  # only the shift needs the training labels
+    shift, scale = class_corrections(published, config.class_prior_strength, config.class_frequency_exponent, seen)
     summary = {}
-    if config.class_prior_strength:
-        seen, videos = train_label_counts(fn_args.train_files, fn_args.data_accessor, tf_transform_output, config)
-        shift = class_prior_shift(seen, published, config.class_prior_strength)
+    if shift is not None:
         summary.update(strength=config.class_prior_strength, training_videos=videos, training_labels=int(seen.sum()),
                        classes_seen=int((seen > 0).sum()), shift_min=float(shift.min()),
                        shift_max=float(shift.max()))
-    if config.class_frequency_exponent:
-        scale = class_log_odds_scale(published, config.class_frequency_exponent)
+    if scale is not None:
         summary.update(frequency_exponent=config.class_frequency_exponent, scale_min=float(scale.min()),
                        scale_max=float(scale.max()))
     logging.info("Class prior correction: %s", summary)

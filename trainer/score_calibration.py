@@ -87,6 +87,16 @@ def class_log_odds_scale(release_class_counts: Sequence[float], exponent: float)
     return np.exp(exponent * (log_count - np.average(log_count, weights=published))).astype(np.float32)
 
 
+def class_corrections(release_class_counts: Sequence[float], strength: float, exponent: float,
+                      train_label_counts: Optional[Sequence[float]] = None):
+    """(shift or None, scale or None) for shift_log_odds, as the exported model and the cross-validation
+    apply them: the class prior shift when strength > 0 (needs train_label_counts), the class frequency
+    scale when exponent > 0."""
+    shift = class_prior_shift(train_label_counts, release_class_counts, strength) if strength else None
+    scale = class_log_odds_scale(release_class_counts, exponent) if exponent else None
+    return shift, scale
+
+
 def shift_log_odds(probabilities, shift: Optional[np.ndarray], scale: Optional[np.ndarray] = None):
     """[B, C] probabilities -> sigmoid(scale[C] x log-odds + shift[C]), as a tensor; None = 1 / 0."""
     import tensorflow as tf
