@@ -10,7 +10,7 @@ RUN_DIR ?= tfx_output
 # Training length follows the data (--num_epochs with keep-best, pipeline/configs.py); RUN_ARGS adds flags.
 RUN_ARGS ?=
 
-.PHONY: venv run test test-fast notebook schema bench bench-report clean
+.PHONY: venv run test test-fast notebook schema bench bench-report clean flink-install flink-up flink-down flink-status
 
 venv: $(VENV)/.installed
 
@@ -38,6 +38,21 @@ NOTEBOOK_ROOT ?= $(RUN_DIR)
 NOTEBOOK_ARGS ?=
 notebook: venv
 	YT8M_PIPELINE_ROOT=$(abspath $(NOTEBOOK_ROOT)) $(VENV)/bin/jupyter lab --notebook-dir=notebooks $(NOTEBOOK_ARGS) tfma_slices.ipynb
+
+# A local Flink cluster for --beam_runner=flink (cluster/flink.py): a JobManager (web UI localhost:8081), 2
+# TaskManagers, Beam's job server and the SDK worker pool. Downloads once into ~/.cache/yt8m-tfx.
+flink-install: venv
+	$(PY) -m cluster.flink install
+
+flink-up: venv
+	$(PY) -m cluster.flink up
+
+# Stops exactly the processes flink-up recorded (by pid); the standard library is enough for that.
+flink-down:
+	$(PYTHON) -m cluster.flink down
+
+flink-status:
+	$(PYTHON) -m cluster.flink status
 
 schema: venv
 	$(PY) -m yt8m_tfx.schema

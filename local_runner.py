@@ -92,6 +92,11 @@ def main(argv=None):
     from absl import logging
     logging.set_verbosity(logging.INFO)
     args = absolute_path_flags(args)
+    from pipeline import beam_presets
+    try:  # a wrong Beam setting or a cluster that is not up stops here, before any data is written
+        beam_presets.check_engine_reachable(beam_presets.args_from_flags(args))
+    except (ValueError, RuntimeError) as error:
+        sys.exit(f"error: {error}")
     from pipeline import run_lock
     from pipeline.console import RunConsole
     with run_lock.hold(args.pipeline_root):  # a second run on this root is refused, not interleaved
@@ -146,7 +151,7 @@ def run(args, say=print):
         tuner_fn=configs.TUNER_FN)
     started = time.time()
     say(f"Running {args.pipeline_name}: {len(pipeline.components)} components")
-    with beam_presets.no_tfx_sdist_on_the_direct_runner(beam_args):
+    with beam_presets.no_tfx_sdist_when_workers_have_it(beam_args):
         tfx.orchestration.LocalDagRunner().run(pipeline)
     say(f"\nPipeline finished in {time.time() - started:.0f}s. Outputs under {args.pipeline_root}:")
     labels = {"ModelEvaluation": "evaluation (TFMA)", "ModelBlessing": "blessing",

@@ -148,7 +148,8 @@ class GlobalAveragePrecision(metric_types.Metric):
 
     def __init__(self, name: str = GAP_NAME, top_k: int = metrics_math.DEFAULT_TOP_K,
                  max_exact_pairs: int = metrics_math.DEFAULT_MAX_EXACT_PAIRS,
-                 num_bins: int = metrics_math.DEFAULT_NUM_BINS):
+                 num_bins: int = metrics_math.DEFAULT_NUM_BINS, code_fingerprint: str = ""):
+        del code_fingerprint  # the Evaluator's cache key (pipeline.create_eval_config), not a setting
         super().__init__(metric_util.merge_per_key_computations(_ap_state_computations(metrics_math.GapState)),
                          name=name, top_k=top_k, max_exact_pairs=max_exact_pairs, num_bins=num_bins)
 
@@ -157,7 +158,9 @@ class MeanAveragePrecision(metric_types.Metric):
     """The seed's MAP over top_k predictions, mean over classes with positives; plus `map_error_bound`."""
 
     def __init__(self, name: str = MAP_NAME, top_k: int = metrics_math.DEFAULT_TOP_K,
-                 max_exact_pairs: int = metrics_math.DEFAULT_MAX_EXACT_PAIRS, num_bins: int = 1000):
+                 max_exact_pairs: int = metrics_math.DEFAULT_MAX_EXACT_PAIRS, num_bins: int = 1000,
+                 code_fingerprint: str = ""):
+        del code_fingerprint
         super().__init__(metric_util.merge_per_key_computations(_ap_state_computations(metrics_math.MapState)),
                          name=name, top_k=top_k, max_exact_pairs=max_exact_pairs, num_bins=num_bins)
 
@@ -174,7 +177,8 @@ def _mean_per_video_computations(per_video_fn):
 class HitAtOne(metric_types.Metric):
     """Fraction of videos whose top prediction is a true label (the seed's Avg_Hit@1)."""
 
-    def __init__(self, name: str = HIT_AT_ONE_NAME):
+    def __init__(self, name: str = HIT_AT_ONE_NAME, code_fingerprint: str = ""):
+        del code_fingerprint
         super().__init__(metric_util.merge_per_key_computations(
             _mean_per_video_computations(metrics_math.hit_at_one_per_video)), name=name)
 
@@ -182,7 +186,8 @@ class HitAtOne(metric_types.Metric):
 class PrecisionAtEqualRecallRate(metric_types.Metric):
     """The seed's Avg_PERR: precision of each video's top-L scores, L = its number of labels."""
 
-    def __init__(self, name: str = PERR_NAME):
+    def __init__(self, name: str = PERR_NAME, code_fingerprint: str = ""):
+        del code_fingerprint
         super().__init__(metric_util.merge_per_key_computations(
             _mean_per_video_computations(metrics_math.perr_per_video)), name=name)
 

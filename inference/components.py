@@ -15,6 +15,7 @@ from tfx.types.artifact import Artifact
 from inference.csv_format import HEADER, NAMED_HEADER, format_row, named_rows
 from trainer.signatures import TOP_K_INDICES_OUTPUT, TOP_K_SCORES_OUTPUT, VIDEO_ID_OUTPUT
 from yt8m_tfx import features
+from yt8m_tfx.beam_temp import remove_beam_temp_dirs
 
 MERGED_FILE_NAME = "predictions.csv"
 NAMED_FILE_NAME = "predictions_named.csv"
@@ -70,10 +71,13 @@ def PredictionsCsvExporter(
         predictions: tfx.dsl.components.OutputArtifact[PredictionsCsv],
         dataset: tfx.dsl.components.Parameter[str] = features.DEFAULT_DATASET,
         merge_max_rows: tfx.dsl.components.Parameter[int] = 5_000_000,
+        code_fingerprint: tfx.dsl.components.Parameter[str] = "",
         beam_pipeline: tfx.dsl.components.BeamComponentParameter[beam.Pipeline] = None,
 ) -> TypedDict("PredictionsCsvExporterOutputs", {"num_videos": int}):
     """Writes `VideoId,LabelConfidencePairs` CSV shards with Beam, then merges small runs into one file; for a
-    release with a shipped vocabulary (`dataset`) also the named CSV."""
+    release with a shipped vocabulary (`dataset`) also the named CSV. code_fingerprint: only for the cache
+    key (yt8m_tfx.code_fingerprint)."""
+    del code_fingerprint
     from yt8m_tfx.class_names import vocabulary_of
     with_names = vocabulary_of(dataset) is not None
     pattern = os.path.join(inference_result.uri, "*.gz")
@@ -92,6 +96,7 @@ def PredictionsCsvExporter(
                  | "FormatNamedRows" >> beam.FlatMap(prediction_log_to_named_rows, dataset)
                  | "WriteNamedShards" >> beam.io.WriteToText(named_prefix, file_name_suffix=".csv",
                                                              header=NAMED_HEADER))
+    remove_beam_temp_dirs([predictions.uri])  # a restarted job's (yt8m_tfx/beam_temp.py)
     shards = sorted(tf.io.gfile.glob(shard_prefix + "-*.csv"))
     rows = merge_shards(shards, os.path.join(predictions.uri, MERGED_FILE_NAME), merge_max_rows)
     if rows <= merge_max_rows and with_names:

@@ -63,10 +63,12 @@ def ShardImporter(
         split_patterns: tfx.dsl.components.Parameter[str],
         payload_format: tfx.dsl.components.Parameter[str],
         files_fingerprint: tfx.dsl.components.Parameter[str],
+        code_fingerprint: tfx.dsl.components.Parameter[str] = "",
 ):
     """split_patterns: JSON {split name: file glob}; payload_format: "FORMAT_TF_EXAMPLE" or
-    "FORMAT_TF_SEQUENCE_EXAMPLE"; files_fingerprint: only for the cache key (see files_fingerprint())."""
-    del files_fingerprint
+    "FORMAT_TF_SEQUENCE_EXAMPLE"; files_fingerprint and code_fingerprint (yt8m_tfx.code_fingerprint): only
+    for the cache key (see files_fingerprint())."""
+    del files_fingerprint, code_fingerprint
     files = matched_files(json.loads(split_patterns))
     for split, paths in files.items():
         link_split(paths, uris.join(examples.uri, f"Split-{split}"))

@@ -17,11 +17,11 @@ import yt8m_tfx  # noqa: F401  (TF_USE_LEGACY_KERAS before tensorflow loads)
 import tensorflow_data_validation as tfdv
 import tensorflow_model_analysis as tfma
 from tfx import v1 as tfx
+from tfx.dsl.components.base.base_beam_component import BaseBeamComponent
 
 from evaluator_ext import tfma_metrics
 from inference.components import PredictionsCsvExporter
-from pipeline import configs, uris, vertex
-from pipeline.code_fingerprint import CUSTOM_CONFIG_KEY, fingerprint
+from pipeline import beam_executors, beam_presets, configs, uris, vertex
 from pipeline.ingest import ShardImporter, files_fingerprint
 from pipeline.validation_gate import AnomaliesGate
 from trainer import signatures
@@ -30,7 +30,8 @@ from trainer.models import check_model_matches_data
 from transform.normalization import DEFAULT_INPUT_NORMALIZATION
 from transform.preprocessing import (FIRST_LABEL_VERTICAL_KEY, NUM_LABELS_BUCKET_KEY, RGB_NORM_BUCKET_KEY,
                                      TransformConfig)
-from yt8m_tfx import features
+from yt8m_tfx import code_fingerprint, features
+from yt8m_tfx.code_fingerprint import CUSTOM_CONFIG_KEY, fingerprint, module_of
 from yt8m_tfx.schema import schema_path
 
 
@@ -56,9 +57,14 @@ def split_data_patterns(train_data_pattern: str, eval_data_pattern: str):
 def create_eval_config(gap_threshold: float, top_k: int, inference_batch_size: int = 0) -> tfma.EvalConfig:
     """inference_batch_size: videos per model call in the Evaluator (0: Beam's adaptive batches, which grow
     to thousands of examples when a batch is quick: fine for video-level, gigabytes for frame-level)."""
-    metric = lambda class_name, config="": tfma.MetricConfig(  # noqa: E731
-        class_name=class_name, module=tfma_metrics.__name__, config=config)
-    gap = metric("GlobalAveragePrecision", f'{{"top_k": {int(top_k)}}}')
+    # Every project metric's config carries the plugin's code fingerprint: the Evaluator's only cache key
+    # that changes when the metric code does (TFMA loads the plugin by module name).
+    plugin_code = code_fingerprint.fingerprint([tfma_metrics.__name__])
+
+    def metric(class_name, **config):
+        return tfma.MetricConfig(class_name=class_name, module=tfma_metrics.__name__,
+                                 config=json.dumps({**config, code_fingerprint.CUSTOM_CONFIG_KEY: plugin_code}))
+    gap = metric("GlobalAveragePrecision", top_k=int(top_k))
     # Blessing looks at the overall slice only (small slices are noisy): GAP above the threshold and
     # not worse than the latest blessed model (the change check is skipped on the first run).
     gap.per_slice_thresholds.add(
@@ -85,7 +91,7 @@ def create_eval_config(gap_threshold: float, top_k: int, inference_batch_size: i
             gap,
             metric("HitAtOne"),
             metric("PrecisionAtEqualRecallRate"),
-            metric("MeanAveragePrecision", f'{{"top_k": {int(top_k)}}}'),
+            metric("MeanAveragePrecision", top_k=int(top_k)),
         ])])
 
 
@@ -138,7 +144,8 @@ def create_pipeline(
         example_gen = ShardImporter(
             split_patterns=json.dumps(patterns),
             payload_format=tfx.proto.PayloadFormat.Name(payload_format),
-            files_fingerprint=files_fingerprint(patterns)).with_id(configs.EXAMPLE_GEN_IDS[1])
+            files_fingerprint=files_fingerprint(patterns),
+            code_fingerprint=fingerprint([ShardImporter.__module__])).with_id(configs.EXAMPLE_GEN_IDS[1])
     elif ingest == "copy":
         input_base, train_pattern, eval_pattern = split_data_patterns(train_data_pattern, eval_data_pattern)
         example_gen = tfx.components.ImportExampleGen(
@@ -161,7 +168,8 @@ def create_pipeline(
     schema_gen = tfx.components.ImportSchemaGen(schema_file=schema_file)
     example_validator = tfx.components.ExampleValidator(
         statistics=statistics_gen.outputs["statistics"], schema=schema_gen.outputs["schema"])
-    anomalies_gate = AnomaliesGate(anomalies=example_validator.outputs["anomalies"])
+    anomalies_gate = AnomaliesGate(anomalies=example_validator.outputs["anomalies"],
+                                   code_fingerprint=fingerprint([AnomaliesGate.__module__]))
     transform_config = TransformConfig(frame_features=frame_level, max_frames=trainer_config.max_frames,
                                        output_frames=trainer_config.sample_frames,
                                        normalize_frames=normalize_frames, input_normalization=input_normalization,
@@ -175,12 +183,11 @@ def create_pipeline(
         # Frame-level output would be ~1.4 MB of floats a video; the Trainer applies the graph itself.
         materialize=not frame_level,
         custom_config={**transform_config.to_custom_config(),
-                       CUSTOM_CONFIG_KEY: fingerprint(["transform", "yt8m_tfx"])})
+                       CUSTOM_CONFIG_KEY: fingerprint([module_of(preprocessing_fn)])})
     transform.add_upstream_node(anomalies_gate)  # no training on data that fails validation
     # Frame-level: raw SequenceExamples, the Trainer applies the Transform graph while reading.
     training_examples = (example_gen.outputs["examples"] if frame_level
                          else transform.outputs["transformed_examples"])
-    trainer_code = {CUSTOM_CONFIG_KEY: fingerprint(["trainer", "transform", "yt8m_tfx"])}
     tuner = None
     if tuning:
         tuner = tfx.components.Tuner(
@@ -191,8 +198,9 @@ def create_pipeline(
             train_args=tfx.proto.TrainArgs(num_steps=0),
             eval_args=tfx.proto.EvalArgs(num_steps=0),
             custom_config={**trainer_config.to_custom_config(), "tuning": dataclasses.asdict(tuning),
-                           **trainer_code})
-    trainer_custom_config = {**trainer_config.to_custom_config(), **trainer_code}
+                           CUSTOM_CONFIG_KEY: fingerprint([module_of(tuner_fn)])})
+    trainer_custom_config = {**trainer_config.to_custom_config(),
+                             CUSTOM_CONFIG_KEY: fingerprint([module_of(run_fn)])}
     trainer_component = tfx.components.Trainer
     if vertex_training:
         trainer_component = tfx.extensions.google_cloud_ai_platform.Trainer
@@ -242,7 +250,8 @@ def create_pipeline(
             data_spec=tfx.proto.DataSpec(example_splits=[inference_split]),
             model_spec=tfx.proto.ModelSpec(model_signature_name=[signatures.TOP_K_SIGNATURE]))
         csv_exporter = PredictionsCsvExporter(inference_result=bulk_inferrer.outputs["inference_result"],
-                                              dataset=trainer_config.dataset)
+                                              dataset=trainer_config.dataset,
+                                              code_fingerprint=fingerprint([PredictionsCsvExporter.__module__]))
     pusher = tfx.components.Pusher(
         model=trainer.outputs["model"],
         model_blessing=evaluator.outputs["blessing"],
@@ -252,6 +261,11 @@ def create_pipeline(
     components = [example_gen, statistics_gen, schema_gen, example_validator, anomalies_gate, transform,
                   *([tuner] if tuner else []), trainer, model_resolver, evaluator, *extra_components, bulk_inferrer,
                   csv_exporter, pusher]
+    for component in components:
+        beam_executors.use_cleaning_executor(component)
+        if isinstance(component, BaseBeamComponent) and beam_presets.names_jobs(beam_pipeline_args or []):
+            # The engine's UI and REST API then say which stage a job is.
+            component.with_beam_pipeline_args([f"--job_name={pipeline_name}.{component.id}"])
     return tfx.dsl.Pipeline(
         pipeline_name=pipeline_name,
         pipeline_root=pipeline_root,

@@ -1,5 +1,6 @@
 """kubeflow_runner.py compiles the same pipeline to a KFP v2 spec that kfp itself can load."""
 import json
+import os
 
 import yaml
 from google.protobuf import json_format
@@ -107,3 +108,18 @@ def test_vertex_workers_without_a_project_is_a_clear_error(tmp_path):
     import pytest
     with pytest.raises(SystemExit, match="--vertex_workers needs --vertex_project"):
         _compile(tmp_path, "data", "--vertex_workers", "2", "--vertex_region", "us-central1")
+
+
+def test_the_image_carries_the_boot_program_of_the_pinned_beam_and_keeps_kfps_command(tmp_path):
+    """The Dockerfile's Beam SDK stage is the pinned apache-beam, and the compiled spec names its command,
+    so the image's ENTRYPOINT (Beam's boot, for SDK workers) never replaces the executor's."""
+    import re
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    pinned = re.search(r"^apache-beam==(\S+)$", open(os.path.join(root, "requirements.lock")).read(), re.M)[1]
+    assert re.search(r"^ARG BEAM_VERSION=(\S+)$", open(os.path.join(root, "Dockerfile")).read(), re.M)[1] == pinned
+    out = tmp_path / "p.yaml"
+    kubeflow_runner.main(["--image", "reg/yt8m:1", "--pipeline_root", "gs://b/root", "--train_data_pattern",
+                          "gs://b/d/train*", "--eval_data_pattern", "gs://b/d/validate*", "--output_file", str(out)])
+    for name, executor in yaml.safe_load(out.read_text())["deploymentSpec"]["executors"].items():
+        if "container" in executor:
+            assert executor["container"]["command"][0] == "python", name

@@ -153,8 +153,7 @@ def _check_report(root, evaluation):
     return path
 
 
-def test_synthetic_pipeline_end_to_end_then_served_from_cache(tmp_path, synthetic_video_dir, monkeypatch,
-                                                               capsys):
+def test_synthetic_pipeline_end_to_end_then_served_from_cache(tmp_path, synthetic_video_dir, capsys):
     root = str(tmp_path / "root")
     argv = ["--data_dir", synthetic_video_dir, "--pipeline_root", root, "--train_steps", "60",
             "--eval_steps", "2", "--batch_size", "32", "--gap_threshold", "0.3",
@@ -240,16 +239,49 @@ def test_synthetic_pipeline_end_to_end_then_served_from_cache(tmp_path, syntheti
     assert re.search(r"predictions CSV +\(none\)", summary) and re.search(r"pushed model +\(none\)", summary)
     assert re.search(r"evaluation \(TFMA\) +\S+/Evaluator/evaluation/", summary)
 
-    # Edited trainer code (simulated through its fingerprint): the Trainer re-runs, data stages do not.
-    from pipeline import code_fingerprint
-    real_fingerprint = code_fingerprint.fingerprint
-    monkeypatch.setattr("pipeline.pipeline.fingerprint",
-                        lambda packages: real_fingerprint(packages) + ("-edited" if "trainer" in packages else ""))
-    local_runner.main(argv)
+    # Edited code, as a user edits it: in a copy of the project, one byte added to the metric plugin re-runs
+    # the Evaluator (not the Trainer); one byte added to the GAP math, which keep-best also uses, re-runs the
+    # Trainer. The data stages come from the cache throughout.
+    copy = _project_copy(tmp_path / "project")
+    _append_byte(copy, "evaluator_ext.tfma_metrics")
+    _run_in(copy, argv)
+    executions = _executions_by_state(root)
+    assert executions.get(("Evaluator", "COMPLETE")) == 4, executions  # run 2's exact setup: cached before
+    assert executions.get(("Trainer", "COMPLETE")) == 1 and executions.get(("Trainer", "CACHED")) == 3
+    _append_byte(copy, "evaluator_ext.metrics_math")
+    _run_in(copy, argv)
     executions = _executions_by_state(root)
     assert executions.get(("Trainer", "COMPLETE")) == 2, executions
     for component in ("ImportExampleGen", "StatisticsGen", "Transform"):
-        assert executions.get((component, "COMPLETE")) == 1 and executions.get((component, "CACHED")) == 3
+        assert executions.get((component, "COMPLETE")) == 1 and executions.get((component, "CACHED")) == 4
+
+
+def _project_copy(destination):
+    """The project's code (what git tracks, without its data) in another folder."""
+    import shutil
+    import subprocess
+    tracked = subprocess.run(["git", "ls-files"], cwd=PROJECT_ROOT, capture_output=True, text=True,
+                             check=True).stdout.split()
+    for relative in tracked:
+        if relative.endswith((".py", ".pbtxt", ".csv", ".md")) and not relative.startswith("bench/results"):
+            os.makedirs(os.path.join(destination, os.path.dirname(relative)), exist_ok=True)
+            shutil.copy2(os.path.join(PROJECT_ROOT, relative), os.path.join(destination, relative))
+    return str(destination)
+
+
+def _append_byte(project, module):
+    from yt8m_tfx.code_fingerprint import module_file
+    with open(module_file(module, project), "a") as f:
+        f.write("\n")
+
+
+def _run_in(project, argv):
+    """local_runner.py of another copy of the project, in a process of its own (so it imports that copy)."""
+    import subprocess
+    import sys
+    done = subprocess.run([sys.executable, os.path.join(project, "local_runner.py"), *argv], cwd=project,
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
 
 
 def test_real_yt8m_shards_end_to_end_with_recipe_tuner_and_epochs(tmp_path):

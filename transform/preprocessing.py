@@ -19,7 +19,7 @@ from typing import Any, Mapping, Optional
 import tensorflow as tf
 import tensorflow_transform as tft
 
-from pipeline.code_fingerprint import CUSTOM_CONFIG_KEY
+from yt8m_tfx.code_fingerprint import CUSTOM_CONFIG_KEY
 from transform import normalization
 from yt8m_tfx import features
 
