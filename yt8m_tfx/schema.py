@@ -14,7 +14,10 @@ from tensorflow_metadata.proto.v0 import schema_pb2
 
 from yt8m_tfx import features
 
-SCHEMA_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "pipeline", "schema")
+# Resolved through links: ImportSchemaGen's cache key is this path, so a checkout reached through a symlink
+# (or sharing its schemas by one) is served the same schema artifact.
+SCHEMA_DIR = os.path.realpath(os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "pipeline",
+                                           "schema"))
 
 
 def schema_path(frame_level: bool, dataset: str = features.DEFAULT_DATASET) -> str:
