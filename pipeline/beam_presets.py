@@ -7,11 +7,8 @@ not a stack trace from inside a worker.
 from __future__ import annotations
 
 import contextlib
-import json
 import shlex
-import socket
 import urllib.error
-import urllib.request
 from typing import Iterator, List, Optional
 
 from cluster import flink as local_flink
@@ -165,11 +162,10 @@ def _is_local(address: str) -> bool:
     return host in ("localhost", "::1") or host.startswith("127.")
 
 
-def _answers(address: str, timeout: float = 3.0) -> bool:
+def _answers(address: str) -> bool:
     host, _, port = address.split("://")[-1].rpartition(":")
     try:
-        with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout):
-            return True
+        return local_flink.port_open(int(port), host.strip("[]"), timeout=3.0)
     except (OSError, ValueError):
         return False
 
@@ -187,9 +183,9 @@ def check_engine_reachable(args: List[str]) -> None:
         master = _option(args, "flink_master")
         url = master if "://" in master else f"http://{master}"
         if _is_local(master):
+            host, _, port = url.split("://")[-1].rpartition(":")
             try:
-                with urllib.request.urlopen(f"{url}/overview", timeout=5) as answer:
-                    overview = json.load(answer)
+                overview = local_flink.rest_get("/overview", host=host, port=int(port))
             except (urllib.error.URLError, OSError, ValueError):
                 raise RuntimeError(f"no Flink cluster answers at {url}: {start}, or give --flink_master")
             if not overview.get("taskmanagers"):
