@@ -93,35 +93,17 @@ def compile_pipeline(args) -> str:
     from yt8m_tfx.schema import schema_path
 
     dataset = pipeline_dataset(args)
-    vertex = vertex_training(args)
-    pipeline = create_pipeline(
-        pipeline_name=args.pipeline_name,
-        pipeline_root=args.pipeline_root,
-        train_data_pattern=args.train_data_pattern,
-        eval_data_pattern=args.eval_data_pattern,
-        trainer_config=cli.trainer_config_from_flags(args, dataset),
-        train_steps=cli.training_length(args)[0],
-        eval_steps=args.eval_steps,
-        gap_threshold=args.gap_threshold,
-        serving_model_dir=args.serving_model_dir,
-        inference_data_pattern=args.inference_data_pattern,
+    pipeline = create_pipeline(**cli.pipeline_kwargs(
+        args, dataset,
         # Executors run in the image, so the schema path is the one inside it.
-        schema_file=os.path.join(args.container_project_root, "pipeline", "schema",
+        schema_file=os.path.join(args.container_project_root, "yt8m_tfx", "schemas",
                                  os.path.relpath(schema_path(args.frame_features, dataset), SCHEMA_DIR)),
-        normalize_frames=args.normalize_frames,
         # Linking (--ingest=import) fingerprints the shards when the pipeline is built: here that would be
         # at compile time, on a machine that may not reach the bucket. Copy unless told.
         ingest=args.ingest or configs.INGEST,
-        stats_sample_rate=args.stats_sample_rate,
-        input_normalization=args.input_normalization,
-        tuning=cli.tuning_config_from_flags(args),
-        preprocessing_fn=configs.PREPROCESSING_FN,
-        run_fn=configs.RUN_FN,
-        tuner_fn=configs.TUNER_FN,
-        vertex_training=vertex,
-        vertex_image=args.image,
+        vertex_training=vertex_training(args), vertex_image=args.image,
         # Distributed Beam workers default to the pipeline image, which has this project installed.
-        beam_pipeline_args=beam_presets.args_from_flags(args, default_image=args.image))
+        beam_pipeline_args=beam_presets.args_from_flags(args, default_image=args.image)))
     runner = tfx.orchestration.experimental.KubeflowV2DagRunner(
         config=tfx.orchestration.experimental.KubeflowV2DagRunnerConfig(default_image=args.image),
         output_filename=args.output_file)

@@ -15,7 +15,7 @@ import time
 import yt8m_tfx  # noqa: F401  (TF_USE_LEGACY_KERAS=1 for this process and its Beam workers)
 
 
-def parse_args(argv=None):
+def build_parser():
     from pipeline import beam_presets, cli, configs
     p = cli.FlagFileParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     data = p.add_argument_group("data (like the starter code)")
@@ -25,21 +25,30 @@ def parse_args(argv=None):
     data.add_argument("--inference_data_pattern",
                       help="glob of shards to predict (default: the eval split), e.g. test*.tfrecord")
     data.add_argument("--synthetic_videos", type=int, default=2000,
-                      help="training videos to generate when no data is given (eval gets a quarter)")
+                      help="training videos to generate when no data is given, eval gets a quarter "
+                           "(default %(default)s)")
     cli.add_training_flags(p)
     cli.add_ingest_flags(p)
     run = p.add_argument_group("pipeline")
-    run.add_argument("--pipeline_name", default=configs.PIPELINE_NAME)
-    run.add_argument("--pipeline_root", default=configs.default_pipeline_root())
+    run.add_argument("--pipeline_name", default=configs.PIPELINE_NAME,
+                     help="the pipeline's name in ML Metadata (default %(default)s)")
+    run.add_argument("--pipeline_root", default=configs.default_pipeline_root(),
+                     help="where artifacts, logs, checkpoints and the ML Metadata sqlite file go; a local folder "
+                          "(default ./tfx_output)")
     run.add_argument("--serving_model_dir", help="Pusher destination (default <pipeline_root>/serving_model)")
-    run.add_argument("--disable_cache", action="store_true")
+    run.add_argument("--disable_cache", action="store_true",
+                     help="re-run every component even if its inputs and code did not change")
     run.add_argument("--skip_shard_check", action="store_true",
                      help="do not pre-check that every input shard is a complete TFRecord file")
     run.add_argument("--verbose", action="store_true",
                      help="print every log line (TFX, Beam, TensorFlow) instead of one line per component; "
                           "by default they go to <pipeline_root>/logs/run-<time>.log")
     beam_presets.add_beam_flags(p)
-    return p.parse_args(argv)
+    return p
+
+
+def parse_args(argv=None):
+    return build_parser().parse_args(argv)
 
 
 PATH_FLAGS = ("pipeline_root", "serving_model_dir", "data_dir", "train_data_pattern", "eval_data_pattern",
@@ -107,7 +116,7 @@ def main(argv=None):
 
 def run(args, say=print):
     from tfx import v1 as tfx
-    from pipeline import beam_presets, cli, configs, outputs
+    from pipeline import beam_presets, cli, outputs
     from pipeline.pipeline import create_pipeline
     train_pattern, eval_pattern = resolve_data_patterns(args, say)
     from pipeline.data_checks import check_labelled, check_shards, detect_dataset
@@ -124,31 +133,12 @@ def run(args, say=print):
         # Why linking is the frame-level default: configs.FRAME_LEVEL_INGEST.
         say("Frame-level with --ingest=copy: ImportExampleGen's memory grows with the data on this runner; "
             "--ingest=import links the shards instead (README: Big inputs)")
-    trainer_config = cli.trainer_config_from_flags(args, dataset)
     beam_args = beam_presets.args_from_flags(args)
-    pipeline = create_pipeline(
-        pipeline_name=args.pipeline_name,
-        pipeline_root=args.pipeline_root,
-        train_data_pattern=train_pattern,
-        eval_data_pattern=eval_pattern,
-        trainer_config=trainer_config,
-        train_steps=cli.training_length(args)[0],
-        eval_steps=args.eval_steps,
-        gap_threshold=args.gap_threshold,
-        serving_model_dir=args.serving_model_dir,
-        inference_data_pattern=args.inference_data_pattern,
-        beam_pipeline_args=beam_args,
+    pipeline = create_pipeline(**cli.pipeline_kwargs(
+        args, dataset, train_data_pattern=train_pattern, eval_data_pattern=eval_pattern,
+        beam_pipeline_args=beam_args, enable_cache=not args.disable_cache, ingest=cli.ingest_mode(args),
         metadata_connection_config=tfx.orchestration.metadata.sqlite_metadata_connection_config(
-            outputs.metadata_path(args.pipeline_root)),
-        enable_cache=not args.disable_cache,
-        normalize_frames=args.normalize_frames,
-        ingest=cli.ingest_mode(args),
-        stats_sample_rate=args.stats_sample_rate,
-        input_normalization=args.input_normalization,
-        tuning=cli.tuning_config_from_flags(args),
-        preprocessing_fn=configs.PREPROCESSING_FN,
-        run_fn=configs.RUN_FN,
-        tuner_fn=configs.TUNER_FN)
+            outputs.metadata_path(args.pipeline_root))))
     started = time.time()
     say(f"Running {args.pipeline_name}: {len(pipeline.components)} components")
     with beam_presets.no_tfx_sdist_when_workers_have_it(beam_args):

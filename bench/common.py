@@ -315,7 +315,8 @@ def training_state(pipeline_root: str) -> dict:
     """The newest Trainer's training_state.json (steps trained, kept step, ...) without the evaluation list."""
     from pipeline import outputs
     uri = outputs.latest_artifact_uri(pipeline_root, "ModelRun")
-    path = os.path.join(uri or "", "training_state.json")
+    from trainer.checkpoints import TRAINING_STATE_FILE
+    path = os.path.join(uri or "", TRAINING_STATE_FILE)
     if not uri or not os.path.exists(path):
         return {}
     with open(path) as f:
@@ -365,8 +366,8 @@ def read_result(name: str, benchmark: str) -> dict:
 
 
 def quality_metrics(predictions, labels, top_k: int) -> dict:
-    """The Evaluator's metrics computed in numpy (evaluator_ext.metrics_math), for in-memory baselines."""
-    from evaluator_ext import metrics_math
+    """The Evaluator's metrics computed in numpy (yt8m_tfx.metrics_math), for in-memory baselines."""
+    from yt8m_tfx import metrics_math
     return {"example_count": int(len(labels)), "gap": metrics_math.gap(predictions, labels, top_k),
             "hit_at_one": metrics_math.hit_at_one(predictions, labels),
             "perr": metrics_math.perr(predictions, labels), "map": metrics_math.mean_ap(predictions, labels, top_k)}

@@ -113,7 +113,7 @@ def train_and_predict(config, train_inputs, train_labels, test_inputs, seed: int
     import tensorflow as tf
     import tf_keras as keras
     from trainer.run_fn import build_compiled_model
-    from trainer.score_calibration import class_corrections, normalize_by_top_score, shift_log_odds
+    from trainer.score_calibration import class_corrections, normalize_by_top_score, correct_class_log_odds
     from trainer.data_split import steps_for_epochs
     from yt8m_tfx import class_names
     keras.backend.clear_session()
@@ -130,13 +130,13 @@ def train_and_predict(config, train_inputs, train_labels, test_inputs, seed: int
     if published is not None:  # run_fn likewise skips the correction when no counts are shipped (2017)
         shift, scale = class_corrections(published, config.class_prior_strength, config.class_frequency_exponent,
                                          train_labels.sum(0))
-    return normalize_by_top_score(shift_log_odds(raw, shift, scale), config.top_score_exponent).numpy()
+    return normalize_by_top_score(correct_class_log_odds(raw, shift, scale), config.top_score_exponent).numpy()
 
 
 def cross_validate(config, normalization: str, sample_dir: str, folds: int, run_folds=None, say=print) -> dict:
     """Trains and predicts each fold (or only the folds in run_folds); pooled metrics over the videos that
     were held out."""
-    from evaluator_ext import metrics_math
+    from yt8m_tfx import metrics_math
     from trainer.run_fn import model_input_sizes
     from yt8m_tfx import features
     rgb, audio, labels, shard = load_sample(sample_dir, normalization)
@@ -179,7 +179,7 @@ def shard_range(shards) -> str:
 def gap_by_reference_fold(out_of_fold, labels, shard, scored, top_k) -> dict:
     """GAP on the held-out shards of each 10-fold fold that this run scored in full, so a run with other
     folds (more training videos each) is compared with the 10-fold run on exactly the same videos."""
-    from evaluator_ext import metrics_math
+    from yt8m_tfx import metrics_math
     gaps = {}
     for held_out in fold_shards(REFERENCE_FOLDS):
         rows = np.isin(shard, held_out)

@@ -80,7 +80,7 @@ def main(argv=None):
                     "--train_data_pattern", os.path.join(data, "train*.tfrecord"),
                     "--eval_data_pattern", os.path.join(data, "validate*.tfrecord"), "--ingest", ingest,
                     "--frame_features", "--model", model, "--train_steps", str(steps), "--batch_size", str(batch),
-                    "--sample_frames", str(sample), "--validation_percent", "0", "--eval_steps", "2",
+                    "--sample_frames", str(sample), "--validation_percent", "0",
                     "--gap_threshold", "0"] + (["--beam_direct_running_mode", args.beam_direct_running_mode]
                                                if args.beam_direct_running_mode else []),
                     train, eval_, steps, batch)

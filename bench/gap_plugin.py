@@ -15,7 +15,7 @@ import tracemalloc
 import numpy as np
 
 from bench import common
-from evaluator_ext import metrics_math
+from yt8m_tfx import metrics_math
 from yt8m_tfx.features import NUM_CLASSES
 
 

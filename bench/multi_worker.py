@@ -1,7 +1,7 @@
 """Benchmark (not a test): training examples/s with 1 and 2 local worker processes (MultiWorkerMirrored).
 
 For each model: one pipeline run on the real split (validate0000-0063 train, 0064-0079 eval; --ingest=import)
-makes the Transform outputs, then trainer/launch.py trains the same model on them with 1 worker and with 2
+makes the Transform outputs, then pipeline/launch_training.py trains the same model on them with 1 worker and with 2
 workers on localhost (TF_CONFIG), the same steps and global batch. examples/s = steps x batch / model.fit
 seconds (training_state.json's fit_seconds: no start-up or export). The GAP of each exported model on the
 eval split (evaluator_ext.evaluate) shows the 2-worker model is as good.
@@ -25,8 +25,8 @@ from bench import common
 
 
 def launch(pipeline_root: str, output_dir: str, workers: int, train_steps: int) -> float:
-    """Runs trainer.launch as `workers` processes of one cluster; wall seconds until all have finished."""
-    from trainer.launch import localhost_tf_configs
+    """Runs pipeline.launch_training as `workers` processes of one cluster; wall seconds until all have finished."""
+    from pipeline.launch_training import localhost_tf_configs
     tf_configs = localhost_tf_configs(workers)
     processes = []
     started = time.time()
@@ -36,7 +36,7 @@ def launch(pipeline_root: str, output_dir: str, workers: int, train_steps: int) 
             env["TF_CONFIG"] = tf_configs[index]
         log = open(os.path.join(output_dir + f".worker-{index}.log"), "w")
         processes.append(subprocess.Popen(
-            [sys.executable, "-m", "trainer.launch", "--pipeline_root", pipeline_root, "--output_dir", output_dir,
+            [sys.executable, "-m", "pipeline.launch_training", "--pipeline_root", pipeline_root, "--output_dir", output_dir,
              "--train_steps", str(train_steps), "--start_new_model"],
             cwd=common.PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT))
     codes = [p.wait() for p in processes]
@@ -63,13 +63,14 @@ def main(argv=None):
         print(f"multi_worker: pipeline for {model} in {root}", flush=True)
         common.run_timed(common.runner_argv(root, [
             "--train_data_pattern", globs["train"], "--eval_data_pattern", globs["eval"], "--model", model,
-            "--train_steps", "10", "--eval_steps", "5", "--batch_size", str(args.batch_size),
+            "--train_steps", "10", "--batch_size", str(args.batch_size),
             "--validation_percent", "0", "--ingest", "import", "--stats_sample_rate", "0.1"]),
             os.path.join(root, "runner.log"))
         for workers in (1, 2):
             out = os.path.join(root, f"launch_{workers}_workers")
             wall = launch(root, out, workers, args.train_steps)
-            with open(os.path.join(out, "model_run", "training_state.json")) as f:
+            from trainer.checkpoints import TRAINING_STATE_FILE
+            with open(os.path.join(out, "model_run", TRAINING_STATE_FILE)) as f:
                 state = json.load(f)
             examples = (state["final_step"] - state["initial_step"]) * args.batch_size
             run = {"model": model, "workers": workers, "train_steps": args.train_steps,

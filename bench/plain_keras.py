@@ -7,7 +7,7 @@ variance of the train split (computed here in numpy; a zero-variance dimension i
 tft.scale_to_z_score). Model, optimizer, loss and learning-rate schedule come from
 trainer.run_fn.build_compiled_model(TrainerConfig(...)); same seed, batch size and number of steps, and the
 same input pipeline shape as the Trainer's (repeat, 10,000-example shuffle buffer seeded with the config
-seed, batch). The eval split is predicted once and scored with evaluator_ext.metrics_math (GAP, hit@1,
+seed, batch). The eval split is predicted once and scored with yt8m_tfx.metrics_math (GAP, hit@1,
 PERR, MAP: the functions the TFMA plugin uses). Writes bench/results/plain_keras_<model>.json.
 
   .venv/bin/python -m bench.plain_keras --model=LogisticModel --train_steps=300

@@ -20,7 +20,6 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", default="LogisticModel")
     p.add_argument("--train_steps", type=int, default=300)
-    p.add_argument("--eval_steps", type=int, default=5, help="Trainer's validation steps (not the Evaluator)")
     p.add_argument("--batch_size", type=int, default=1024)
     p.add_argument("--bench_root", default=common.DEFAULT_BENCH_ROOT)
     p.add_argument("--sample_dir", default=common.SAMPLE_DIR)
@@ -38,7 +37,7 @@ def main(argv=None):
     eval_examples = common.count_records(common.shard_paths(args.sample_dir, common.EVAL_SHARDS))
     runner_args = ["--train_data_pattern", globs["train"], "--eval_data_pattern", globs["eval"],
                    "--model", args.model, "--train_steps", str(args.train_steps),
-                   "--eval_steps", str(args.eval_steps), "--batch_size", str(args.batch_size), "--disable_cache"]
+                   "--batch_size", str(args.batch_size), "--disable_cache"]
     print(f"real data: {args.model}, {train_examples} train / {eval_examples} eval videos, root {root}")
     run = common.run_pipeline(root, runner_args, train_examples, eval_examples, args.train_steps,
                               args.batch_size)

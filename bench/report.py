@@ -1,9 +1,10 @@
 """Builds the README's results section and bench/results/summary.csv from bench/results/*.json.
 
-Rewrites only the text between `<!-- bench:begin -->` and `<!-- bench:end -->` in README.md; a benchmark
-whose JSON is missing is left out of the tables. `make bench-report` runs just this.
+Rewrites only the text between `<!-- bench:begin -->` and `<!-- bench:end -->` in README.md (and the Flink cost
+table and the flag table between their own markers); a benchmark whose JSON is missing is left out of the
+tables. `make bench-report` runs just this.
 
-  .venv/bin/python -m bench.report [--readme README.md] [--check]
+  .venv/bin/python -m bench.report [--readme README.md] [--print]
 """
 from __future__ import annotations
 
@@ -154,7 +155,7 @@ def quality_section(results) -> List[str]:
         "",
         "`python -m bench.real_data_pipeline --model=M` (the whole pipeline; metrics from the Evaluator's TFMA "
         "output) and `python -m bench.plain_keras --model=M` (no TFX: tf.data + numpy z-score + the same "
-        "`build_compiled_model`, seed, steps and batch size; metrics from `evaluator_ext.metrics_math`). "
+        "`build_compiled_model`, seed, steps and batch size; metrics from `yt8m_tfx.metrics_math`). "
         "ΔGAP is against the plain Keras run with seed 0 (the pipeline's seed). "
         "Train examples/s: the `model.fit` loop alone in both paths "
         "(for TFX as Keras logs it inside the Trainer, with its 5 validation steps; the whole component is in "
@@ -315,7 +316,7 @@ def multi_worker_section(results) -> List[str]:
     steps, batch = mw["runs"][0]["train_steps"], mw["runs"][0]["global_batch_size"]
     return [
         "### Training on 1 and 2 worker processes (`bench.multi_worker`)", "",
-        f"`trainer.launch` on a pipeline root's Transform output ({mw['data']}), {steps} steps of a global batch "
+        f"`pipeline.launch_training` on a pipeline root's Transform output ({mw['data']}), {steps} steps of a global batch "
         f"of {batch}, `MultiWorkerMirroredStrategy` over localhost for 2 workers. examples/s = steps x batch / "
         f"model.fit seconds. {mw['note'][0].upper() + mw['note'][1:]}.", "",
         *table(["model", "workers", "examples/s", "vs 1 worker", "model.fit", "eval GAP"], rows), "",
@@ -686,6 +687,11 @@ def main(argv=None):
     p.add_argument("--results_dir", default=RESULTS_DIR)
     p.add_argument("--print", action="store_true", help="print the section instead of writing README")
     args = p.parse_args(argv)
+    import local_runner
+    from pipeline import flag_docs
+    flags_changed = update_readme(args.readme, flag_docs.section(local_runner.build_parser()), flag_docs.BEGIN,
+                                  flag_docs.END)
+    print(f"{args.readme}: flag table {'updated' if flags_changed else 'unchanged'}")
     results = load_results(args.results_dir)
     if not results:
         print(f"skipped: no results in {args.results_dir}")

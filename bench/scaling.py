@@ -80,7 +80,7 @@ def main(argv=None):
             print(f"scaling ({name}): {shards} train shards ({train_examples} videos), root {root}", flush=True)
             run = common.run_pipeline(
                 root, ["--train_data_pattern", globs["train"], "--eval_data_pattern", globs["eval"],
-                       "--model", args.model, "--train_steps", str(args.train_steps), "--eval_steps", "5",
+                       "--model", args.model, "--train_steps", str(args.train_steps),
                        "--batch_size", str(args.batch_size), "--disable_cache", *flags],
                 train_examples, eval_examples, args.train_steps, args.batch_size)
             runs[name].append({"train_shards": shards, "data_multiple": shards / args.shards[0],

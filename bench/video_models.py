@@ -7,7 +7,7 @@ Trainer's training_state.json. Plain-Keras baselines (no TFX) read the same shar
   plain_logistic_l2  the issue's best plain script: per-feature L2, logistic, Adam 0.1, batch 1024, 30 epochs
   plain_mlp_zscore   the issue's MLP: z-score, dropout 0.2, Dense 2048 relu, BN, dropout 0.5, Adam 1e-3, 10 epochs
                      (Keras' default batch of 32: the issue gives none; at 1024 it reaches only GAP 0.50)
-Both train on all 64 train shards and score the eval split once, with evaluator_ext.metrics_math.
+Both train on all 64 train shards and score the eval split once, with yt8m_tfx.metrics_math.
 
 Writes bench/results/video_models.json (rows are merged by name, so runs can be redone one at a time):
   .venv/bin/python -m bench.video_models                      # everything (~1 h on 2 cores)

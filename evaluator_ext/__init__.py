@@ -1,2 +1,2 @@
-"""YouTube-8M evaluation: pure numpy metrics plus their TFMA plugin (evaluator_ext.tfma_metrics)."""
-from evaluator_ext.metrics_math import gap, hit_at_one, perr  # noqa: F401
+"""YouTube-8M evaluation: the TFMA metric plugin (tfma_metrics) over yt8m_tfx.metrics_math, and the
+standalone evaluation CLI (evaluate)."""

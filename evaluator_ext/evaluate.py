@@ -3,7 +3,7 @@
   python -m evaluator_ext.evaluate --model_dir=tfx_output/serving_model \
       --eval_data_pattern='/data/yt8m/validate*.tfrecord' [--output_json=metrics.json]
 
-Prints hit@1, PERR, MAP and GAP computed by evaluator_ext.metrics_math — the same code as the pipeline's
+Prints hit@1, PERR, MAP and GAP computed by yt8m_tfx.metrics_math — the same code as the pipeline's
 Evaluator, so the numbers agree with it on the same videos. Memory stays bounded: per batch only the top-k
 (score, is positive) pairs are kept (GAP and MAP switch to score bins past ~10M pairs, reporting the bound).
 --model_dir may be a SavedModel or a Pusher destination with numbered versions (the newest is used).
@@ -19,7 +19,7 @@ import yt8m_tfx  # noqa: F401  (TF_USE_LEGACY_KERAS before tensorflow loads)
 
 import numpy as np
 
-from evaluator_ext import metrics_math
+from yt8m_tfx import metrics_math
 from trainer.signatures import PROBABILITIES_OUTPUT, SERVING_SIGNATURE, TRANSFORM_FEATURES_SIGNATURE
 from yt8m_tfx import features, record_batches
 

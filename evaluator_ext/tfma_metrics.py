@@ -13,7 +13,7 @@ import apache_beam as beam
 import numpy as np
 from tensorflow_model_analysis.metrics import metric_types, metric_util
 
-from evaluator_ext import metrics_math
+from yt8m_tfx import metrics_math
 
 GAP_NAME = "gap"
 HIT_AT_ONE_NAME = "hit_at_one"

@@ -33,15 +33,6 @@ def format_row(video_id, class_indices: Sequence[int], scores: Sequence[float]) 
     return f"{video_id},{pairs}"
 
 
-def top_k_rows(video_ids, probabilities: np.ndarray, top_k: int = features.TOP_K):
-    """Rows for a batch of full probability vectors [B, C] (used by the standalone CLI and tests)."""
-    probabilities = np.asarray(probabilities)
-    k = min(top_k, probabilities.shape[1])
-    top = np.argpartition(-probabilities, k - 1, axis=1)[:, :k]
-    for video_id, classes, row in zip(video_ids, top, probabilities):
-        yield format_row(video_id, classes, row[classes])
-
-
 NAMED_HEADER = "VideoId,Rank,ClassId,ClassName,Vertical,Score"
 
 
@@ -60,9 +51,3 @@ def named_rows(video_id, class_indices: Sequence[int], scores: Sequence[float], 
                          vocabulary[class_id].vertical, format_score(float(scores[i]))])
     return out.getvalue().splitlines()
 
-
-def parse_row(line: str):
-    """Inverse of format_row: (video_id, [class ids], [scores])."""
-    video_id, pairs = line.rstrip("\n").split(",", 1)
-    tokens = pairs.split()
-    return video_id, [int(t) for t in tokens[0::2]], [float(t) for t in tokens[1::2]]

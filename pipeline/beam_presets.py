@@ -89,14 +89,17 @@ def beam_pipeline_args(runner: str = "direct", *, direct_num_workers: int = 0,
 def add_beam_flags(parser) -> None:
     """The same Beam flags on local_runner.py and kubeflow_runner.py."""
     group = parser.add_argument_group("beam")
-    group.add_argument("--beam_runner", default="direct", choices=RUNNERS)
-    group.add_argument("--beam_direct_num_workers", type=int, default=0, help="0 = one per core")
+    group.add_argument("--beam_runner", default="direct", choices=RUNNERS,
+                       help="where the Beam stages run (default %(default)s; flink: the cluster of "
+                            "`make flink-up` unless --flink_master says otherwise)")
+    group.add_argument("--beam_direct_num_workers", type=int, default=0,
+                       help="DirectRunner: worker count, 0 = one per core")
     group.add_argument("--beam_direct_running_mode", default=None,
                        choices=["in_memory", "multi_threading", "multi_processing"],
                        help="DirectRunner workers as processes or as threads of the runner process (default: "
                             "multi_processing for video-level, multi_threading for frame-level data)")
-    group.add_argument("--gcp_project")
-    group.add_argument("--gcp_region")
+    group.add_argument("--gcp_project", help="dataflow: the Google Cloud project")
+    group.add_argument("--gcp_region", help="dataflow: the region its workers run in")
     group.add_argument("--beam_temp_location", help="gs:// or s3:// scratch space for distributed runners")
     group.add_argument("--beam_image", help="SDK worker image (default: the pipeline image, if any)")
     group.add_argument("--flink_master", help=f"Flink REST address host:port (default {DEFAULT_FLINK_MASTER}, "

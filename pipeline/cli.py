@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 
 from pipeline import configs
+from trainer.config import flag_settings
 from transform.normalization import DEFAULT_INPUT_NORMALIZATION, INPUT_NORMALIZATIONS
 from yt8m_tfx import features
 
@@ -67,100 +68,62 @@ def ingest_mode(args) -> str:
     return configs.FRAME_LEVEL_INGEST if args.frame_features else configs.INGEST
 
 
+def add_setting_flags(groups, config_class):
+    """A flag for each setting config_class declares (trainer/config.setting): the one declaration of its
+    name, type, default and help."""
+    for _, flag, declared in flag_settings(config_class):
+        default = declared["flag_default"]
+        kwargs = dict(default=default, help=declared["help"])
+        if isinstance(default, bool):  # `--flag`, `--flag=True` (the starter code's spelling) or `--flag=false`
+            kwargs.update(type=parse_bool, nargs="?", const=True)
+        elif default is not None:
+            kwargs.update(type=type(default))
+        else:
+            kwargs.update(type=int)
+        if declared["choices"]:
+            kwargs.update(choices=declared["choices"])
+        group = groups.get(declared["group"]) or groups.setdefault(
+            declared["group"], groups["_parser"].add_argument_group(declared["group"]))
+        group.add_argument(f"--{flag}", **kwargs)
+
+
 def add_training_flags(parser: argparse.ArgumentParser):
-    data = parser.add_argument_group("features (like the starter code)")
+    from trainer.config import FEATURE_FLAGS, TRAINING_FLAGS, TUNING_FLAGS, TrainerConfig, TuningConfig
+    groups = {"_parser": parser}
+    add_setting_flags(groups, TrainerConfig)
+    data, model = groups[FEATURE_FLAGS], groups[TRAINING_FLAGS]
     data.add_argument("--dataset", choices=sorted(features.RELEASES), default=None,
                       help="YouTube-8M release: yt8m-2018 (`id`, 3,862 classes) or yt8m-2017 (`video_id`, 4,716 "
                            "classes, the starter code's); default: detected from the first train record")
-    data.add_argument("--frame_features", type=parse_bool, nargs="?", const=True, default=False,
-                      help="frame-level SequenceExample input (needs a frame-level --model)")
-    data.add_argument("--feature_names", default="", help="comma-separated features, default all")
-    data.add_argument("--max_frames", type=int, default=features.MAX_FRAMES,
-                      help="frame-level: frames kept per video (longer ones are truncated, shorter zero-padded)")
-    data.add_argument("--sample_frames", type=int, default=0,
-                      help="frame-level: the model sees N of each video's frames, random in training and "
-                           "evenly spaced at serving, sampled before decoding (the TF2 port trains on 30); "
-                           "0 = all --max_frames")
     data.add_argument("--normalize_frames", action="store_true",
                       help="frame-level: z-score each frame feature dimension (tf.Transform statistics)")
     data.add_argument("--input_normalization", default=DEFAULT_INPUT_NORMALIZATION,
                       choices=INPUT_NORMALIZATIONS,
                       help="video-level: l2 = each feature to unit norm (the starter code), zscore = per-dimension "
                            "z-score scaled to unit expected norm, none (default %(default)s)")
-    model = parser.add_argument_group("model and training")
-    model.add_argument("--model", default=configs.MODEL)
-    model.add_argument("--label_loss", default="CrossEntropyLoss")
-    model.add_argument("--moe_num_mixtures", type=int, default=2)
-    model.add_argument("--hparam", type=parse_hparam, action="append", default=[], metavar="KEY=VALUE",
-                       help="model hyper-parameter, repeatable, e.g. --hparam dbof_cluster_size=4096")
     model.add_argument("--num_epochs", type=float, default=None,
                        help=f"passes over the training videos; the step count follows from the train split's "
                             f"size (default {configs.NUM_EPOCHS:g} when --train_steps is not given)")
-    model.add_argument("--min_train_steps", type=int, default=0,
-                       help="with --num_epochs, train at least this many steps: fixed epochs of a small training "
-                            "set are few steps (the recipes use 300; default %(default)s)")
     model.add_argument("--train_steps", type=int, default=None,
                        help="total steps instead of --num_epochs; a resumed model trains the remaining ones")
-    model.add_argument("--validation_percent", type=float, default=configs.VALIDATION_PERCENT,
-                       help="share of the training videos (by id hash) held out to pick the best step; "
-                            "0 = no keep-best, train all steps and export the last weights (default %(default)s)")
-    model.add_argument("--patience", type=int, default=configs.PATIENCE,
-                       help="stop after this many validation evaluations without a better GAP; 0 = never "
-                            "(default %(default)s)")
-    model.add_argument("--eval_every_steps", type=int, default=0,
-                       help="validation GAP interval in steps (default: about once an epoch, at most every 1000)")
-    model.add_argument("--eval_steps", type=int, default=configs.EVAL_STEPS)
-    model.add_argument("--batch_size", type=int, default=None,
-                       help=f"default {configs.BATCH_SIZE} (video-level), "
-                            f"{features.FRAME_LEVEL_BATCH_SIZE} (frame-level: 1.4 MB of floats a video)")
-    model.add_argument("--base_learning_rate", type=float, default=None,
-                       help="Adam learning rate (default: the model's, see trainer/models)")
-    from trainer.config import LEARNING_RATE_SCHEDULES, TrainerConfig
-    defaults = TrainerConfig()  # the starter code's training flags, with its defaults (one home: TrainerConfig)
-    model.add_argument("--learning_rate_schedule", choices=LEARNING_RATE_SCHEDULES,
-                       default=defaults.learning_rate_schedule,
-                       help="exponential: the starter code's slow staircase decay; cosine: down to 0 over the "
-                            "whole training (--num_epochs / --train_steps; raising them later restarts the "
-                            "curve higher)")
-    model.add_argument("--regularization_penalty", type=float, default=defaults.regularization_penalty,
-                       help="weight of the models' L2 terms in the loss (default %(default)s)")
-    model.add_argument("--learning_rate_decay", type=float, default=defaults.learning_rate_decay,
-                       help="exponential schedule: multiply the rate by this ... (default %(default)s)")
-    model.add_argument("--learning_rate_decay_examples", type=int, default=defaults.learning_rate_decay_examples,
-                       help="... every this many training examples (default %(default)s)")
-    model.add_argument("--clip_gradient_norm", type=float, default=defaults.clip_gradient_norm,
-                       help="clip the gradient to this global norm (default %(default)s)")
-    model.add_argument("--weight_decay", type=float, default=defaults.weight_decay,
-                       help="decoupled weight decay (AdamW): each step shrinks every weight by "
-                            "learning rate x this (default %(default)s: plain Adam, as the starter code)")
-    model.add_argument("--seed", type=int, default=defaults.seed,
-                       help="weights initialisation and shuffling; same seed, same model (default %(default)s)")
-    model.add_argument("--start_new_model", type=parse_bool, nargs="?", const=True, default=False,
-                       help="do not resume from the last checkpoint of the same training; start over")
-    model.add_argument("--checkpoint_steps", type=int, default=100,
-                       help="save a checkpoint every this many steps")
-    tune = parser.add_argument_group("hyperparameter search (TFX Tuner + KerasTuner)")
-    tune.add_argument("--tune", type=parse_bool, nargs="?", const=True, default=False,
-                      help="add the Tuner stage: search learning rate, L2 penalty (and MoE mixtures) on the "
-                           "validation split, then train with the best")
-    tune.add_argument("--tune_trials", type=int, default=6, help="trials of the search (default %(default)s)")
-    tune.add_argument("--tune_epochs", type=float, default=10,
-                      help="training epochs per trial, best validation GAP of each counts (default %(default)s)")
-    model.add_argument("--top_k", type=int, default=features.TOP_K)
-    model.add_argument("--top_score_exponent", type=float, default=defaults.top_score_exponent,
-                       help="at prediction, divide each video's scores by its top score to this power: lifts "
-                            "under-confident videos in GAP's pooled ranking (0 = off; default %(default)s, "
-                            "trainer/score_calibration.py)")
-    model.add_argument("--class_prior_strength", type=float, default=defaults.class_prior_strength,
-                       help="at prediction, move each class's log-odds this far (0..1) towards the release's "
-                            "published class frequency, away from the training videos' noisy counts "
-                            "(0 = off; default %(default)s; the recipes use 0.5)")
-    model.add_argument("--class_frequency_exponent", type=float, default=defaults.class_frequency_exponent,
-                       help="at prediction, multiply each class's log-odds by its published frequency over "
-                            "a typical label's to this power (0..0.2): frequent classes sharper, rare ones "
-                            "flatter (0 = off; default %(default)s; the recipes use 0.03)")
+    model.add_argument("--moe_num_mixtures", type=int, default=None,
+                       help="the starter code's flag: experts of MoeModel and the MoE heads (default 2); the same "
+                            "as --hparam moe_num_mixtures=N")
+    model.add_argument("--hparam", type=parse_hparam, action="append", default=[], metavar="KEY=VALUE",
+                       help="model hyper-parameter, repeatable, e.g. --hparam dbof_cluster_size=4096; an unknown "
+                            "key is an error listing the known ones (trainer/hparam_keys.py)")
     model.add_argument("--gap_threshold", type=float, default=configs.GAP_THRESHOLD,
-                       help="minimum eval GAP for the model to be blessed")
+                       help="minimum eval GAP for the model to be blessed (default %(default)s)")
+    groups[TUNING_FLAGS] = parser.add_argument_group(TUNING_FLAGS)
+    groups[TUNING_FLAGS].add_argument(
+        "--tune", type=parse_bool, nargs="?", const=True, default=False,
+        help="add the Tuner stage: search learning rate, L2 penalty (and MoE mixtures) on the validation split, "
+             "then train with the best")
+    add_setting_flags(groups, TuningConfig)
+
+
+def _settings_from_flags(args, config_class):
+    return {name: getattr(args, flag) for name, flag, _ in flag_settings(config_class)}
 
 
 def default_batch_size(args) -> int:
@@ -183,22 +146,10 @@ def trainer_config_from_flags(args, dataset: str = ""):
     """dataset: the release detected from the data (pipeline/data_checks.detect_dataset), else --dataset."""
     from trainer.config import TrainerConfig
     _, num_epochs = training_length(args)
-    return TrainerConfig(
-        model=args.model, feature_names=args.feature_names, frame_features=args.frame_features,
-        dataset=dataset or args.dataset or features.DEFAULT_DATASET,
-        label_loss=args.label_loss, batch_size=default_batch_size(args), max_frames=args.max_frames,
-        sample_frames=args.sample_frames,
-        base_learning_rate=args.base_learning_rate or 0.0, learning_rate_schedule=args.learning_rate_schedule,
-        learning_rate_decay=args.learning_rate_decay, learning_rate_decay_examples=args.learning_rate_decay_examples,
-        clip_gradient_norm=args.clip_gradient_norm, regularization_penalty=args.regularization_penalty,
-        weight_decay=args.weight_decay, seed=args.seed,
-        top_k=args.top_k, top_score_exponent=args.top_score_exponent,
-        class_prior_strength=args.class_prior_strength, class_frequency_exponent=args.class_frequency_exponent,
-        start_new_model=args.start_new_model, checkpoint_steps=args.checkpoint_steps,
-        num_epochs=num_epochs, min_train_steps=args.min_train_steps, validation_percent=args.validation_percent,
-        patience=args.patience,
-        eval_every_steps=args.eval_every_steps,
-        hparams={"moe_num_mixtures": args.moe_num_mixtures, **dict(args.hparam)})
+    mixtures = {} if args.moe_num_mixtures is None else {"moe_num_mixtures": args.moe_num_mixtures}
+    return TrainerConfig(**{**_settings_from_flags(args, TrainerConfig), "batch_size": default_batch_size(args)},
+                         dataset=dataset or args.dataset or features.DEFAULT_DATASET, num_epochs=num_epochs,
+                         hparams={**mixtures, **dict(args.hparam)})
 
 
 def tuning_config_from_flags(args):
@@ -206,4 +157,24 @@ def tuning_config_from_flags(args):
     if args.tune and args.validation_percent <= 0:  # said before any stage runs, not inside the Tuner
         raise SystemExit("error: --tune scores its trials on the validation split: give --validation_percent > 0 "
                          "(the video_level_* recipes set 0; add e.g. --validation_percent=5 after the recipe)")
-    return TuningConfig(trials=args.tune_trials, epochs_per_trial=args.tune_epochs) if args.tune else None
+    return TuningConfig(**_settings_from_flags(args, TuningConfig)) if args.tune else None
+
+
+def pipeline_kwargs(args, dataset: str, **runner_specific):
+    """create_pipeline's arguments from the flags both runners share; runner_specific adds (or overrides) what
+    differs between them: the data patterns, Beam args, metadata, ingest, schema path, Vertex AI."""
+    return dict(
+        pipeline_name=args.pipeline_name,
+        pipeline_root=args.pipeline_root,
+        train_data_pattern=args.train_data_pattern,
+        eval_data_pattern=args.eval_data_pattern,
+        trainer_config=trainer_config_from_flags(args, dataset),
+        train_steps=training_length(args)[0],
+        gap_threshold=args.gap_threshold,
+        serving_model_dir=args.serving_model_dir,
+        inference_data_pattern=args.inference_data_pattern,
+        normalize_frames=args.normalize_frames,
+        input_normalization=args.input_normalization,
+        stats_sample_rate=args.stats_sample_rate,
+        tuning=tuning_config_from_flags(args),
+        **runner_specific)

@@ -40,7 +40,6 @@ MODEL = _TRAINER_DEFAULTS.model
 NUM_EPOCHS = 100
 VALIDATION_PERCENT = _TRAINER_DEFAULTS.validation_percent
 PATIENCE = _TRAINER_DEFAULTS.patience
-EVAL_STEPS = 50
 BATCH_SIZE = _TRAINER_DEFAULTS.batch_size
 
 # Frame-level videos per model call in the Evaluator: bounds a Beam worker's decoded frames and activations

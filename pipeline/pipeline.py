@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import posixpath
-from typing import List, Optional
+from typing import Any, List, Optional
 
 import yt8m_tfx  # noqa: F401  (TF_USE_LEGACY_KERAS before tensorflow loads)
 
@@ -95,181 +95,226 @@ def create_eval_config(gap_threshold: float, top_k: int, inference_batch_size: i
         ])])
 
 
-def create_pipeline(
-        pipeline_name: str,
-        pipeline_root: str,
-        train_data_pattern: str,
-        eval_data_pattern: str,
-        trainer_config: TrainerConfig,
-        train_steps: int,
-        eval_steps: int,
-        gap_threshold: float = configs.GAP_THRESHOLD,
-        serving_model_dir: Optional[str] = None,
-        inference_data_pattern: Optional[str] = None,
-        beam_pipeline_args: Optional[List[str]] = None,
-        metadata_connection_config=None,
-        enable_cache: bool = True,
-        schema_file: Optional[str] = None,
-        normalize_frames: bool = False,
-        input_normalization: str = DEFAULT_INPUT_NORMALIZATION,
-        tuning: Optional[TuningConfig] = None,
-        preprocessing_fn: str = configs.PREPROCESSING_FN,
-        run_fn: str = configs.RUN_FN,
-        tuner_fn: str = configs.TUNER_FN,
-        ingest: str = configs.INGEST,
-        stats_sample_rate: float = configs.STATS_SAMPLE_RATE,
-        vertex_training: Optional[vertex.VertexTraining] = None,
-        vertex_image: Optional[str] = None,
-) -> tfx.dsl.Pipeline:
-    """schema_file: the curated schema as the executors see it (default: this checkout's copy for the release,
-    trainer_config.dataset, and data level; in a container: its path there). trainer_config.frame_features
-    selects frame-level SequenceExample input; normalize_frames z-scores frame features (frame-level only);
-    input_normalization is the video-level features' normalisation (transform/normalization.py). train_steps 0
-    lets the Trainer derive the steps from trainer_config.num_epochs. tuning adds the Tuner stage (KerasTuner
-    search on the validation split) whose best hyperparameters the Trainer uses. preprocessing_fn, run_fn and
-    tuner_fn are module paths the executors import (the installed package's, by default). ingest "import" links
-    the existing shards instead of re-writing them (pipeline/ingest.py); stats_sample_rate < 1 computes
-    StatisticsGen's statistics on that share of the videos. vertex_training runs the Trainer as a Vertex AI job
-    on worker pools of vertex_image (pipeline/vertex.py)."""
-    check_model_matches_data(trainer_config.model, trainer_config.frame_features)
-    if not trainer_config.checkpoint_dir:  # resume-by-default needs a place that outlives one execution
-        trainer_config = dataclasses.replace(
-            trainer_config, checkpoint_dir=posixpath.join(pipeline_root, configs.CHECKPOINT_DIR))
-    frame_level = trainer_config.frame_features
-    schema_file = schema_file or schema_path(frame_level, trainer_config.dataset)
-    payload_format = (tfx.proto.PayloadFormat.FORMAT_TF_SEQUENCE_EXAMPLE if frame_level
-                      else tfx.proto.PayloadFormat.FORMAT_TF_EXAMPLE)
-    if ingest == "import":
-        patterns = {"train": train_data_pattern, "eval": eval_data_pattern}
-        example_gen = ShardImporter(
+@dataclasses.dataclass(frozen=True)
+class PipelineSettings:
+    """Everything create_pipeline needs. schema_file: the curated schema as the executors see it (default: this
+    checkout's copy for the release and data level; in a container: its path there). train_steps 0 lets the
+    Trainer derive the steps from trainer_config.num_epochs. normalize_frames z-scores frame features;
+    input_normalization is the video-level features' (transform/normalization.py). tuning adds the Tuner stage,
+    whose best hyperparameters the Trainer uses. preprocessing_fn, run_fn and tuner_fn are module paths the
+    executors import. ingest "import" links the existing shards instead of re-writing them (pipeline/ingest.py);
+    stats_sample_rate < 1 computes the statistics on that share of the videos. vertex_training runs the Trainer
+    as a Vertex AI job on worker pools of vertex_image (pipeline/vertex.py)."""
+    pipeline_name: str
+    pipeline_root: str
+    train_data_pattern: str
+    eval_data_pattern: str
+    trainer_config: TrainerConfig
+    train_steps: int
+    gap_threshold: float = configs.GAP_THRESHOLD
+    serving_model_dir: Optional[str] = None
+    inference_data_pattern: Optional[str] = None
+    beam_pipeline_args: List[str] = dataclasses.field(default_factory=list)
+    metadata_connection_config: Any = None
+    enable_cache: bool = True
+    schema_file: Optional[str] = None
+    normalize_frames: bool = False
+    input_normalization: str = DEFAULT_INPUT_NORMALIZATION
+    tuning: Optional[TuningConfig] = None
+    preprocessing_fn: str = configs.PREPROCESSING_FN
+    run_fn: str = configs.RUN_FN
+    tuner_fn: str = configs.TUNER_FN
+    ingest: str = configs.INGEST
+    stats_sample_rate: float = configs.STATS_SAMPLE_RATE
+    vertex_training: Optional[vertex.VertexTraining] = None
+    vertex_image: Optional[str] = None
+
+    def __post_init__(self):
+        check_model_matches_data(self.trainer_config.model, self.trainer_config.frame_features)
+        if self.ingest not in configs.INGEST_MODES:
+            raise ValueError(f"--ingest must be one of {configs.INGEST_MODES}, got {self.ingest!r}")
+        if not 0 < self.stats_sample_rate <= 1:
+            raise ValueError(f"--stats_sample_rate must be in (0, 1], got {self.stats_sample_rate}")
+        if not self.trainer_config.checkpoint_dir:  # resume-by-default needs a place that outlives one execution
+            object.__setattr__(self, "trainer_config", dataclasses.replace(
+                self.trainer_config, checkpoint_dir=posixpath.join(self.pipeline_root, configs.CHECKPOINT_DIR)))
+        object.__setattr__(self, "beam_pipeline_args", list(self.beam_pipeline_args or []))
+
+    @property
+    def frame_level(self) -> bool:
+        return self.trainer_config.frame_features
+
+    @property
+    def payload_format(self):
+        return (tfx.proto.PayloadFormat.FORMAT_TF_SEQUENCE_EXAMPLE if self.frame_level
+                else tfx.proto.PayloadFormat.FORMAT_TF_EXAMPLE)
+
+
+def create_pipeline(*args, **kwargs) -> tfx.dsl.Pipeline:
+    """The TFX template's entry point: PipelineSettings' fields, positional or by name."""
+    settings = PipelineSettings(*args, **kwargs)
+    example_gen = _example_gen(settings)
+    examples = example_gen.outputs["examples"]
+    validation = _validation_stages(settings, examples)
+    statistics_gen, schema_gen, example_validator, anomalies_gate = validation
+    schema = schema_gen.outputs["schema"]
+    transform = _transform(settings, examples, schema, anomalies_gate)
+    # Frame-level: raw SequenceExamples, the Trainer applies the Transform graph while reading.
+    training_examples = examples if settings.frame_level else transform.outputs["transformed_examples"]
+    tuner, trainer = _training_stages(settings, training_examples, transform, schema)
+    model_resolver, evaluator = _evaluation_stages(settings, examples, trainer)
+    inference_gen, bulk_inferrer, csv_exporter = _batch_prediction_stages(settings, examples, trainer, evaluator)
+    components = [example_gen, *validation, transform, *([tuner] if tuner else []), trainer, model_resolver,
+                  evaluator, *([inference_gen] if inference_gen else []), bulk_inferrer, csv_exporter,
+                  _pusher(settings, trainer, evaluator)]
+    for component in components:
+        beam_executors.use_cleaning_executor(component)
+        if isinstance(component, BaseBeamComponent) and beam_presets.names_jobs(settings.beam_pipeline_args):
+            # The engine's UI and REST API then say which stage a job is.
+            component.with_beam_pipeline_args([f"--job_name={settings.pipeline_name}.{component.id}"])
+    return tfx.dsl.Pipeline(
+        pipeline_name=settings.pipeline_name,
+        pipeline_root=settings.pipeline_root,
+        components=components,
+        enable_cache=settings.enable_cache,
+        metadata_connection_config=settings.metadata_connection_config,
+        beam_pipeline_args=settings.beam_pipeline_args)
+
+
+def _example_gen(s: PipelineSettings):
+    """ImportExampleGen (copy: shuffled GZIP shards of its own) or ShardImporter (import: the shards linked)."""
+    if s.ingest == "import":
+        patterns = {"train": s.train_data_pattern, "eval": s.eval_data_pattern}
+        return ShardImporter(
             split_patterns=json.dumps(patterns),
-            payload_format=tfx.proto.PayloadFormat.Name(payload_format),
+            payload_format=tfx.proto.PayloadFormat.Name(s.payload_format),
             files_fingerprint=files_fingerprint(patterns),
             code_fingerprint=fingerprint([ShardImporter.__module__])).with_id(configs.EXAMPLE_GEN_IDS[1])
-    elif ingest == "copy":
-        input_base, train_pattern, eval_pattern = split_data_patterns(train_data_pattern, eval_data_pattern)
-        example_gen = tfx.components.ImportExampleGen(
-            input_base=input_base,
-            input_config=tfx.proto.Input(splits=[
-                tfx.proto.Input.Split(name="train", pattern=train_pattern),
-                tfx.proto.Input.Split(name="eval", pattern=eval_pattern),
-            ]),
-            payload_format=payload_format).with_id(configs.EXAMPLE_GEN_IDS[0])
-    else:
-        raise ValueError(f"--ingest must be one of {configs.INGEST_MODES}, got {ingest!r}")
-    if not 0 < stats_sample_rate <= 1:
-        raise ValueError(f"--stats_sample_rate must be in (0, 1], got {stats_sample_rate}")
+    input_base, train_pattern, eval_pattern = split_data_patterns(s.train_data_pattern, s.eval_data_pattern)
+    return tfx.components.ImportExampleGen(
+        input_base=input_base,
+        input_config=tfx.proto.Input(splits=[
+            tfx.proto.Input.Split(name="train", pattern=train_pattern),
+            tfx.proto.Input.Split(name="eval", pattern=eval_pattern),
+        ]),
+        payload_format=s.payload_format).with_id(configs.EXAMPLE_GEN_IDS[0])
+
+
+def _validation_stages(s: PipelineSettings, examples):
+    """StatisticsGen, the curated schema, ExampleValidator and the gate that stops a run on anomalies."""
     statistics_gen = tfx.components.StatisticsGen(
-        examples=example_gen.outputs["examples"],
+        examples=examples,
         # Sketches (Misra-Gries, KMV) for the top-k / unique counts of the string features (the video ids):
         # bounded memory instead of a count per distinct value, which grows with the dataset.
-        stats_options=tfdv.StatsOptions(sample_rate=stats_sample_rate if stats_sample_rate < 1 else None,
+        stats_options=tfdv.StatsOptions(sample_rate=s.stats_sample_rate if s.stats_sample_rate < 1 else None,
                                         use_sketch_based_topk_uniques=True))
-    schema_gen = tfx.components.ImportSchemaGen(schema_file=schema_file)
+    schema_gen = tfx.components.ImportSchemaGen(
+        schema_file=s.schema_file or schema_path(s.frame_level, s.trainer_config.dataset))
     example_validator = tfx.components.ExampleValidator(
         statistics=statistics_gen.outputs["statistics"], schema=schema_gen.outputs["schema"])
     anomalies_gate = AnomaliesGate(anomalies=example_validator.outputs["anomalies"],
                                    code_fingerprint=fingerprint([AnomaliesGate.__module__]))
-    transform_config = TransformConfig(frame_features=frame_level, max_frames=trainer_config.max_frames,
-                                       output_frames=trainer_config.sample_frames,
-                                       normalize_frames=normalize_frames, input_normalization=input_normalization,
-                                       dataset=trainer_config.dataset)
+    return statistics_gen, schema_gen, example_validator, anomalies_gate
+
+
+def _transform(s: PipelineSettings, examples, schema, anomalies_gate):
+    config = s.trainer_config
+    transform_config = TransformConfig(frame_features=s.frame_level, max_frames=config.max_frames,
+                                       output_frames=config.sample_frames, normalize_frames=s.normalize_frames,
+                                       input_normalization=s.input_normalization, dataset=config.dataset)
     transform = tfx.components.Transform(
-        examples=example_gen.outputs["examples"],
-        schema=schema_gen.outputs["schema"],
-        preprocessing_fn=preprocessing_fn,
+        examples=examples,
+        schema=schema,
+        preprocessing_fn=s.preprocessing_fn,
         # Its pre-/post-transform statistics are read by nothing here and cost a full pass over the data.
         disable_statistics=True,
         # Frame-level output would be ~1.4 MB of floats a video; the Trainer applies the graph itself.
-        materialize=not frame_level,
+        materialize=not s.frame_level,
         custom_config={**transform_config.to_custom_config(),
-                       CUSTOM_CONFIG_KEY: fingerprint([module_of(preprocessing_fn)])})
+                       CUSTOM_CONFIG_KEY: fingerprint([module_of(s.preprocessing_fn)])})
     transform.add_upstream_node(anomalies_gate)  # no training on data that fails validation
-    # Frame-level: raw SequenceExamples, the Trainer applies the Transform graph while reading.
-    training_examples = (example_gen.outputs["examples"] if frame_level
-                         else transform.outputs["transformed_examples"])
+    return transform
+
+
+def _training_stages(s: PipelineSettings, training_examples, transform, schema):
+    """(the Tuner or None, the Trainer: the pipeline's own, or a Vertex AI job)."""
     tuner = None
-    if tuning:
+    if s.tuning:
         tuner = tfx.components.Tuner(
-            tuner_fn=tuner_fn,
+            tuner_fn=s.tuner_fn,
             examples=training_examples,
             transform_graph=transform.outputs["transform_graph"],
-            schema=schema_gen.outputs["schema"],
+            schema=schema,
             train_args=tfx.proto.TrainArgs(num_steps=0),
             eval_args=tfx.proto.EvalArgs(num_steps=0),
-            custom_config={**trainer_config.to_custom_config(), "tuning": dataclasses.asdict(tuning),
-                           CUSTOM_CONFIG_KEY: fingerprint([module_of(tuner_fn)])})
-    trainer_custom_config = {**trainer_config.to_custom_config(),
-                             CUSTOM_CONFIG_KEY: fingerprint([module_of(run_fn)])}
+            custom_config={**s.trainer_config.to_custom_config(), "tuning": dataclasses.asdict(s.tuning),
+                           CUSTOM_CONFIG_KEY: fingerprint([module_of(s.tuner_fn)])})
+    custom_config = {**s.trainer_config.to_custom_config(), CUSTOM_CONFIG_KEY: fingerprint([module_of(s.run_fn)])}
     trainer_component = tfx.components.Trainer
-    if vertex_training:
+    if s.vertex_training:
         trainer_component = tfx.extensions.google_cloud_ai_platform.Trainer
-        trainer_custom_config.update(vertex.trainer_custom_config(vertex_training, vertex_image))
+        custom_config.update(vertex.trainer_custom_config(s.vertex_training, s.vertex_image))
     trainer = trainer_component(
-        run_fn=run_fn,
+        run_fn=s.run_fn,
         hyperparameters=tuner.outputs["best_hyperparameters"] if tuner else None,
         examples=training_examples,
         transform_graph=transform.outputs["transform_graph"],
-        schema=schema_gen.outputs["schema"],
-        train_args=tfx.proto.TrainArgs(num_steps=train_steps),
-        eval_args=tfx.proto.EvalArgs(num_steps=eval_steps),
-        custom_config=trainer_custom_config)
+        schema=schema,
+        train_args=tfx.proto.TrainArgs(num_steps=s.train_steps),
+        custom_config=custom_config)
+    return tuner, trainer
+
+
+def _evaluation_stages(s: PipelineSettings, examples, trainer):
+    """The latest blessed model as baseline, and the Evaluator (GAP plugin) that blesses or not."""
     model_resolver = tfx.dsl.Resolver(
         strategy_class=tfx.dsl.experimental.LatestBlessedModelStrategy,
         model=tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model),
         model_blessing=tfx.dsl.Channel(type=tfx.types.standard_artifacts.ModelBlessing),
     ).with_id("latest_blessed_model_resolver")
     evaluator = tfx.components.Evaluator(
-        examples=example_gen.outputs["examples"],
+        examples=examples,
         model=trainer.outputs["model"],
         baseline_model=model_resolver.outputs["model"],
-        eval_config=create_eval_config(gap_threshold, trainer_config.top_k,
-                                       configs.FRAME_LEVEL_INFERENCE_BATCH if frame_level else 0))
-    # Batch predictions: by default over the eval split, or over extra shards (e.g. the test set).
-    extra_components = []
-    inference_examples, inference_split = example_gen.outputs["examples"], "eval"
-    if inference_data_pattern:
-        inference_base, inference_files = uris.split_pattern(inference_data_pattern)
-        inference_example_gen = tfx.components.ImportExampleGen(
+        eval_config=create_eval_config(s.gap_threshold, s.trainer_config.top_k,
+                                       configs.FRAME_LEVEL_INFERENCE_BATCH if s.frame_level else 0))
+    return model_resolver, evaluator
+
+
+def _batch_prediction_stages(s: PipelineSettings, examples, trainer, evaluator):
+    """(the inference shards' ExampleGen or None, BulkInferrer, PredictionsCsvExporter): predictions of a blessed
+    model over the eval split, or over --inference_data_pattern (e.g. the test set)."""
+    inference_gen, inference_split = None, "eval"
+    if s.inference_data_pattern:
+        inference_base, inference_files = uris.split_pattern(s.inference_data_pattern)
+        inference_gen = tfx.components.ImportExampleGen(
             input_base=inference_base,
             input_config=tfx.proto.Input(splits=[tfx.proto.Input.Split(name="inference", pattern=inference_files)]),
             # One input split would otherwise be hash-split 2:1 into train/eval, and BulkInferrer, reading the
             # "inference" split, would predict nothing.
             output_config=tfx.proto.Output(split_config=tfx.proto.SplitConfig(splits=[
                 tfx.proto.SplitConfig.Split(name="inference", hash_buckets=1)])),
-            payload_format=payload_format,
+            payload_format=s.payload_format,
         ).with_id("inference_example_gen")
-        extra_components.append(inference_example_gen)
-        inference_examples, inference_split = inference_example_gen.outputs["examples"], "inference"
+        examples, inference_split = inference_gen.outputs["examples"], "inference"
     # BulkInferrer writes nothing for an unblessed model; skip the CSV export too in that case.
     with tfx.dsl.Cond(evaluator.outputs["blessing"].future()[0].custom_property("blessed") == 1):
         bulk_inferrer = tfx.components.BulkInferrer(
-            examples=inference_examples,
+            examples=examples,
             model=trainer.outputs["model"],
             model_blessing=evaluator.outputs["blessing"],
             data_spec=tfx.proto.DataSpec(example_splits=[inference_split]),
             model_spec=tfx.proto.ModelSpec(model_signature_name=[signatures.TOP_K_SIGNATURE]))
         csv_exporter = PredictionsCsvExporter(inference_result=bulk_inferrer.outputs["inference_result"],
-                                              dataset=trainer_config.dataset,
+                                              dataset=s.trainer_config.dataset,
                                               code_fingerprint=fingerprint([PredictionsCsvExporter.__module__]))
-    pusher = tfx.components.Pusher(
+    return inference_gen, bulk_inferrer, csv_exporter
+
+
+def _pusher(s: PipelineSettings, trainer, evaluator):
+    return tfx.components.Pusher(
         model=trainer.outputs["model"],
         model_blessing=evaluator.outputs["blessing"],
         push_destination=tfx.proto.PushDestination(
             filesystem=tfx.proto.PushDestination.Filesystem(
-                base_directory=serving_model_dir or uris.join(pipeline_root, configs.SERVING_MODEL_DIR))))
-    components = [example_gen, statistics_gen, schema_gen, example_validator, anomalies_gate, transform,
-                  *([tuner] if tuner else []), trainer, model_resolver, evaluator, *extra_components, bulk_inferrer,
-                  csv_exporter, pusher]
-    for component in components:
-        beam_executors.use_cleaning_executor(component)
-        if isinstance(component, BaseBeamComponent) and beam_presets.names_jobs(beam_pipeline_args or []):
-            # The engine's UI and REST API then say which stage a job is.
-            component.with_beam_pipeline_args([f"--job_name={pipeline_name}.{component.id}"])
-    return tfx.dsl.Pipeline(
-        pipeline_name=pipeline_name,
-        pipeline_root=pipeline_root,
-        components=components,
-        enable_cache=enable_cache,
-        metadata_connection_config=metadata_connection_config,
-        beam_pipeline_args=beam_pipeline_args or [])
+                base_directory=s.serving_model_dir or uris.join(s.pipeline_root, configs.SERVING_MODEL_DIR))))

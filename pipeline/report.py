@@ -110,11 +110,11 @@ def score_eval_split(signatures, example_files: Sequence[str], max_videos: int, 
     """(videos scored, per-class AP, positives per class, example videos) of the model on the records.
     signatures: the model's (serving, top-k, transform_features) signatures; batch_size: videos per call
     at most (record_batches: frame-level batches are smaller)."""
-    from evaluator_ext import metrics_math
+    from yt8m_tfx import metrics_math
     from trainer.signatures import PROBABILITIES_OUTPUT, VIDEO_ID_OUTPUT
     from yt8m_tfx import features, record_batches
     serve, top_k, transform_features = signatures
-    compression = "GZIP" if example_files and example_files[0].endswith(".gz") else ""
+    compression = record_batches.compression_of(example_files)
     state, videos, examples = metrics_math.MapState(), 0, []
 
     def name(class_id):
@@ -159,7 +159,8 @@ def collect(pipeline_root: str, max_videos: int = 20000) -> ReportData:
     vocabulary = class_names.vocabulary_of(release.name)
     files = sorted(tf.io.gfile.glob(os.path.join(examples, "Split-eval", "*")))
     videos, per_class_ap, positives, example_videos = score_eval_split(signatures, files, max_videos, vocabulary)
-    state_path = os.path.join(model_run, "training_state.json") if model_run else ""
+    from trainer.checkpoints import TRAINING_STATE_FILE
+    state_path = os.path.join(model_run, TRAINING_STATE_FILE) if model_run else ""
     return ReportData(
         pipeline_root=pipeline_root, dataset=release.name,
         curves=read_scalars(model_run) if model_run else {},

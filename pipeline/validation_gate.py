@@ -51,5 +51,5 @@ def AnomaliesGate(anomalies: tfx.dsl.components.InputArtifact[tfx.types.standard
     problems = describe_anomalies(load_anomalies(anomalies.uri))
     if problems:
         raise DataValidationError(
-            "The input data does not match the YT8M schema (pipeline/schema); stopping before training:\n  "
+            "The input data does not match the YT8M schema (yt8m_tfx/schemas); stopping before training:\n  "
             + "\n  ".join(problems))

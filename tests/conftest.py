@@ -8,9 +8,17 @@ import pytest  # noqa: E402
 
 import yt8m_tfx  # noqa: E402,F401
 
-PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SHARED_VIDEO_LEVEL = os.path.join(os.path.dirname(PROJECT_ROOT), "shared", "yt8m_sample", "video_level")
+from bench.common import PROJECT_ROOT, SAMPLE_DIR as SHARED_VIDEO_LEVEL  # noqa: E402
+
 SHARED_VIDEO_LEVEL_2017 = SHARED_VIDEO_LEVEL + "_2017"
+SHARED_FRAME_LEVEL = os.path.join(os.path.dirname(SHARED_VIDEO_LEVEL), "frame_level_2018_animals")
+
+
+def parse_row(line: str):
+    """A predictions.csv row read back: (video_id, [class ids], [scores])."""
+    video_id, pairs = line.rstrip("\n").split(",", 1)
+    tokens = pairs.split()
+    return video_id, [int(t) for t in tokens[0::2]], [float(t) for t in tokens[1::2]]
 
 
 def _existing_or_skip(paths, what):
@@ -28,6 +36,24 @@ def real_shards(indices):
 def real_2017_shards(names):
     """Paths of ../shared/yt8m_sample/video_level_2017/<name>.tfrecord (e.g. validatea0, testa1), or skip."""
     return _existing_or_skip([os.path.join(SHARED_VIDEO_LEVEL_2017, f"{name}.tfrecord") for name in names], "2017")
+
+
+@pytest.fixture(scope="session")
+def genuine_frame_split(tmp_path_factory):
+    """The genuine 2018 frame-level sample (116 videos of 5 classes in 32 files) split by file: every fourth
+    file (sorted by name) is held out. Returns {"train": glob, "eval": glob}; skips without ../shared."""
+    import glob
+    files = sorted(glob.glob(os.path.join(SHARED_FRAME_LEVEL, "*.tfrecord")))
+    if not files:
+        pytest.skip(f"genuine frame-level sample not available ({SHARED_FRAME_LEVEL} missing)")
+    root = tmp_path_factory.mktemp("genuine_frames")
+    patterns = {}
+    for split, chosen in (("train", [f for i, f in enumerate(files) if i % 4 != 3]), ("eval", files[3::4])):
+        os.makedirs(root / split)
+        for path in chosen:
+            os.symlink(path, root / split / os.path.basename(path))
+        patterns[split] = str(root / split / "*.tfrecord")
+    return patterns
 
 
 @pytest.fixture(scope="session")

@@ -1,5 +1,5 @@
 """Deliberately naive, loop-based metric references, written from the Kaggle/starter-code definitions
-independently of evaluator_ext.metrics_math (which must agree with them to 1e-6)."""
+independently of yt8m_tfx.metrics_math (which must agree with them to 1e-6)."""
 
 
 def reference_gap(predictions, labels, top_k=20):

@@ -96,7 +96,7 @@ def test_more_training_videos_a_fold_are_compared_with_the_ten_fold_run_on_the_s
     scores = rng.random((400, 6)).astype(np.float32)
     scored = shard < 10  # all of 0000-0007, part of 0008-0015
     gaps = cross_validation.gap_by_reference_fold(scores, labels, shard, scored, top_k=3)
-    from evaluator_ext import metrics_math
+    from yt8m_tfx import metrics_math
     assert list(gaps) == ["validate0000-0007"]
     assert gaps["validate0000-0007"] == pytest.approx(metrics_math.gap(scores[:40], labels[:40], 3))
     reference = {"train_videos_per_fold": 20781,

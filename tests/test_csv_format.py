@@ -2,25 +2,13 @@ import numpy as np
 import pytest
 
 from inference.components import merge_shards
-from inference.csv_format import HEADER, format_row, parse_row, top_k_rows
+from inference.csv_format import HEADER, format_row
+from tests.conftest import parse_row
 
 
 def test_row_is_sorted_by_score_and_uses_percent_g():
     row = format_row(b"Ab3x", [7, 2, 3861], [0.25, 0.9999999, 1e-7])
     assert row == "Ab3x,2 0.9999999 7 0.25 3861 1e-07"  # %g, but never a rounded-up "1"
-
-
-def test_top_k_rows_have_k_pairs_in_descending_order():
-    rng = np.random.default_rng(0)
-    probabilities = rng.random((3, 100)).astype(np.float32)
-    rows = list(top_k_rows(["a", "b", "c"], probabilities, top_k=20))
-    for row, scores in zip(rows, probabilities):
-        video_id, classes, values = parse_row(row)
-        assert len(classes) == len(values) == 20
-        assert classes == list(np.argsort(-scores)[:20])
-        assert values == sorted(values, reverse=True)
-        np.testing.assert_allclose(values, scores[classes], rtol=1e-5)
-    assert [parse_row(r)[0] for r in rows] == ["a", "b", "c"]
 
 
 def test_mismatched_lengths_are_an_error():

@@ -1,7 +1,8 @@
 import numpy as np
 import pytest
 
-from evaluator_ext import evaluate, metrics_math
+from evaluator_ext import evaluate
+from yt8m_tfx import metrics_math
 from tests.reference_metrics import reference_gap
 
 

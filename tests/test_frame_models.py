@@ -66,7 +66,8 @@ def test_registry_marks_frame_level_models():
                                              "NetVLADModel"]
     assert sorted(model_names(frame_level=True) + model_names(frame_level=False)) == sorted(MODELS)
     assert is_frame_level("NeXtVLADModel") and not is_frame_level("MoeModel")
-    with pytest.raises(ValueError, match="frame-level models need --frame_features"):
+    with pytest.raises(ValueError, match=r"choose one of \['EnsembleModel', 'LogisticModel', 'MlpModel', "
+                                         r"'MoeModel'\] \(frame-level models need --frame_features"):
         check_model_matches_data("DbofModel", frame_features=False)
     check_model_matches_data("MoeModel", frame_features=False)
 

@@ -8,7 +8,7 @@ import pytest
 import tensorflow as tf
 import tf_keras as keras
 
-from evaluator_ext import metrics_math
+from yt8m_tfx import metrics_math
 from trainer import data_split, keep_best, losses
 from trainer.models import get_model_builder
 
@@ -80,7 +80,7 @@ def test_keep_best_exports_the_peak_and_stops_after_patience(tmp_path):
     kept = metrics_math.gap(model.predict({"x": val_x}, verbose=0), val_y, 3)
     assert kept == pytest.approx(state.best_gap, abs=1e-5)
     # The state and the best weights are on disk for a resumed run: a new model loads the same best.
-    saved = json.load(open(tmp_path / "ckpt" / keep_best.STATE_FILE))
+    saved = json.load(open(tmp_path / "ckpt" / keep_best.KEEP_BEST_STATE_FILE))
     assert saved["best_step"] == state.best_step and saved["stopped_early"]
     fresh = _model()
     reloaded = keep_best.KeepBest(validation, 4, every=2, patience=3, top_k=3, directory=str(tmp_path / "ckpt"))
@@ -89,7 +89,7 @@ def test_keep_best_exports_the_peak_and_stops_after_patience(tmp_path):
     reloaded.restore_best()
     np.testing.assert_allclose(fresh.predict({"x": val_x}, verbose=0), model.predict({"x": val_x}, verbose=0),
                                atol=1e-6)
-    # TensorBoard gets the validation metrics computed by evaluator_ext.metrics_math.
+    # TensorBoard gets the validation metrics computed by yt8m_tfx.metrics_math.
     written = {}
     for event_file in glob.glob(os.path.join(str(tmp_path / "tb"), "events.*")):
         for event in tf.compat.v1.train.summary_iterator(event_file):

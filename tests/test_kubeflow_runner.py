@@ -40,14 +40,14 @@ def test_compiles_every_component_with_image_and_parameters(tmp_path):
     assert images == {"registry.example/yt8m-tfx:test"}
     text = out.read_text()
     assert "gs://bucket/root" in text and "1234" in text and "MoeModel" in text
-    assert "/yt8m_tfx/pipeline/schema/yt8m-2018/video_level/schema.pbtxt" in text
+    assert "/yt8m_tfx/yt8m_tfx/schemas/yt8m-2018/video_level/schema.pbtxt" in text
 
 
 def test_compiles_the_frame_level_pipeline_with_the_training_flags_of_local_runner(tmp_path):
     out = _compile(tmp_path, "frame", "--frame_features=True", "--model", "NeXtVLADModel",
                    "--hparam", "nextvlad_cluster_size=64", "--max_frames", "200", "--start_new_model")
     text = out.read_text()
-    assert "/yt8m_tfx/pipeline/schema/yt8m-2018/frame_level/schema.pbtxt" in text
+    assert "/yt8m_tfx/yt8m_tfx/schemas/yt8m-2018/frame_level/schema.pbtxt" in text
     for fragment in ("NeXtVLADModel", "nextvlad_cluster_size", "max_frames", "start_new_model",
                      "gs://bucket/root/checkpoints"):
         assert fragment in text.replace('\\"', '"'), fragment

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from evaluator_ext import metrics_math
+from yt8m_tfx import metrics_math
 from tests.conftest import real_shards
 from tests.reference_metrics import reference_gap, reference_hit_at_one, reference_mean_ap, reference_perr
 

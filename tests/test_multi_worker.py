@@ -1,5 +1,5 @@
 """Training with several worker processes (MultiWorkerMirroredStrategy over TF_CONFIG) through the project's
-own run_fn, launched on a pipeline root's Transform outputs by trainer/launch.py (slow: ~3 min)."""
+own run_fn, launched on a pipeline root's Transform outputs by pipeline/launch_training.py (slow: ~3 min)."""
 import glob
 import json
 import os
@@ -12,7 +12,7 @@ import pytest
 import local_runner
 from tests.conftest import PROJECT_ROOT
 from trainer.distribution import WorkerRole, is_chief, task_of
-from trainer.launch import localhost_tf_configs
+from pipeline.launch_training import localhost_tf_configs
 
 
 def _tf_config(ports, task_type="worker", index=0, chief_port=None):
@@ -60,13 +60,13 @@ def test_vertex_worker_pools_are_one_chief_and_the_other_workers():
 
 
 def _launch_workers(pipeline_root, output_dir, logs_dir, count, *extra):
-    """Starts `count` trainer.launch processes as one cluster on localhost; waits for all of them."""
+    """Starts `count` pipeline.launch_training processes as one cluster on localhost; waits for all of them."""
     processes = []
     for index, tf_config in enumerate(localhost_tf_configs(count)):
         env = dict(os.environ, TF_CONFIG=tf_config)
         log = open(os.path.join(logs_dir, f"worker-{index}.log"), "w")
         processes.append((subprocess.Popen(
-            [sys.executable, "-m", "trainer.launch", "--pipeline_root", pipeline_root, "--output_dir", output_dir,
+            [sys.executable, "-m", "pipeline.launch_training", "--pipeline_root", pipeline_root, "--output_dir", output_dir,
              *extra], cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT), log))
     try:
         codes = [process.wait(timeout=300) for process, _ in processes]
@@ -86,7 +86,7 @@ def test_two_workers_train_like_one_and_resume(tmp_path, synthetic_video_dir, mo
     # MlpModel: its BatchNorm statistics are sync-on-read variables, which a distributed export must handle.
     local_runner.main(["--data_dir", synthetic_video_dir, "--pipeline_root", root, "--train_steps", str(steps),
                        "--model", "MlpModel", "--hparam", "mlp_hidden_size=256", "--hparam", "mlp_dropout=0.3",
-                       "--eval_steps", "2", "--batch_size", "32", "--gap_threshold", "0"])
+ "--batch_size", "32", "--gap_threshold", "0"])
     scratch_before = set(glob.glob(os.path.join(tempfile.gettempdir(), "yt8m-worker-*")))
     out = str(tmp_path / "two_workers")
     _launch_workers(root, out, str(tmp_path), 2)

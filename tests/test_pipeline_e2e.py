@@ -9,9 +9,9 @@ import pytest
 import tensorflow as tf
 
 import local_runner
-from inference.csv_format import HEADER, parse_row
+from inference.csv_format import HEADER
 from pipeline import outputs
-from tests.conftest import PROJECT_ROOT, real_shards, write_without_labels
+from tests.conftest import PROJECT_ROOT, parse_row, real_shards, write_without_labels
 from yt8m_tfx import class_names, features
 
 pytestmark = pytest.mark.slow
@@ -156,7 +156,7 @@ def _check_report(root, evaluation):
 def test_synthetic_pipeline_end_to_end_then_served_from_cache(tmp_path, synthetic_video_dir, capsys):
     root = str(tmp_path / "root")
     argv = ["--data_dir", synthetic_video_dir, "--pipeline_root", root, "--train_steps", "60",
-            "--eval_steps", "2", "--batch_size", "32", "--gap_threshold", "0.3",
+ "--batch_size", "32", "--gap_threshold", "0.3",
             "--beam_direct_running_mode", "multi_processing", "--beam_direct_num_workers", "2"]
     import tempfile
     tfx_sdists = os.path.join(tempfile.gettempdir(), "tmp*", "build", "tfx")
@@ -248,7 +248,7 @@ def test_synthetic_pipeline_end_to_end_then_served_from_cache(tmp_path, syntheti
     executions = _executions_by_state(root)
     assert executions.get(("Evaluator", "COMPLETE")) == 4, executions  # run 2's exact setup: cached before
     assert executions.get(("Trainer", "COMPLETE")) == 1 and executions.get(("Trainer", "CACHED")) == 3
-    _append_byte(copy, "evaluator_ext.metrics_math")
+    _append_byte(copy, "yt8m_tfx.metrics_math")
     _run_in(copy, argv)
     executions = _executions_by_state(root)
     assert executions.get(("Trainer", "COMPLETE")) == 2, executions
@@ -267,7 +267,7 @@ def _project_copy(destination):
         if relative.endswith((".py", ".csv", ".md")) and not relative.startswith("bench/results"):
             os.makedirs(os.path.join(destination, os.path.dirname(relative)), exist_ok=True)
             shutil.copy2(os.path.join(PROJECT_ROOT, relative), os.path.join(destination, relative))
-    os.symlink(os.path.join(PROJECT_ROOT, "pipeline", "schema"), os.path.join(destination, "pipeline", "schema"))
+    os.symlink(os.path.join(PROJECT_ROOT, "yt8m_tfx", "schemas"), os.path.join(destination, "yt8m_tfx", "schemas"))
     return str(destination)
 
 
@@ -332,7 +332,7 @@ def test_real_yt8m_shards_end_to_end_with_recipe_tuner_and_epochs(tmp_path):
     # The recipe's class prior correction, from the labels of the videos trained on (the 90 % not held out).
     train_labels = sum(len(e.features.feature["labels"].int64_list.value)
                        for path in train for e in map(tf.train.Example.FromString, _eval_examples(path)))
-    prior = state["class_prior"]
+    prior = state["class_corrections"]
     assert prior["strength"] == 0.5 and 0.8 * train_labels < prior["training_labels"] < train_labels
     assert 0.8 * train_videos < prior["training_videos"] < train_videos
     assert prior["shift_min"] < 0 < prior["shift_max"]
@@ -386,7 +386,7 @@ def test_real_2017_shards_end_to_end_with_label_less_test_shards(tmp_path):
     assert metrics["gap"] > 0.4, metrics
     # No published class counts ship for 2017: the recipe's class prior correction is skipped, not guessed.
     state = json.load(open(os.path.join(outputs.latest_artifact_uri(root, "ModelRun"), "training_state.json")))
-    assert "class_prior" not in state
+    assert "class_corrections" not in state
     # 20 epochs of 1,354 videos at batch 128 are 212 steps: the recipe's floor makes them 300.
     assert state["total_steps"] == 300
     assert outputs.validation_ok(evaluation)
@@ -514,7 +514,7 @@ def test_frame_level_pipeline_end_to_end_for_every_frame_level_model(tmp_path, s
     """SequenceExamples through every stage with FrameLevelLogisticModel (the seed's frame-level path),
     then the other frame-level models in the same pipeline root (data stages come from the cache)."""
     import tf_keras
-    from evaluator_ext import metrics_math
+    from yt8m_tfx import metrics_math
     root = str(tmp_path / "root")
     eval_pattern = os.path.join(synthetic_frame_dir, "validate*.tfrecord")
     max_frames = 50  # the synthetic videos have 20-60 frames: some are truncated
@@ -522,7 +522,7 @@ def test_frame_level_pipeline_end_to_end_for_every_frame_level_model(tmp_path, s
         "--train_data_pattern", os.path.join(synthetic_frame_dir, "train*.tfrecord"),
         "--eval_data_pattern", eval_pattern, "--pipeline_root", root,
         "--frame_features=True", "--model=FrameLevelLogisticModel", "--max_frames", str(max_frames),
-        "--train_steps", "60", "--batch_size", "32", "--eval_steps", "2", "--gap_threshold", "0.2"])
+        "--train_steps", "60", "--batch_size", "32", "--gap_threshold", "0.2"])
 
     executions = _executions_by_state(root)
     # Frame-level shards are linked by default (--ingest=import), not copied through ImportExampleGen.
@@ -577,7 +577,7 @@ def test_frame_level_pipeline_end_to_end_for_every_frame_level_model(tmp_path, s
             "--train_data_pattern", os.path.join(synthetic_frame_dir, "train*.tfrecord"),
             "--eval_data_pattern", eval_pattern, "--pipeline_root", root, "--frame_features", "--model", model,
             *[arg for hparam in hparams for arg in ("--hparam", hparam)], "--max_frames", str(max_frames),
-            "--train_steps", "10", "--batch_size", "16", "--eval_steps", "1", "--gap_threshold", "0"])
+            "--train_steps", "10", "--batch_size", "16", "--gap_threshold", "0"])
         executions = _executions_by_state(root)
         assert executions.get(("Transform", "COMPLETE")) == 1, executions  # cached: same data and settings
         assert executions.get(("Trainer", "COMPLETE")) == runs, executions
@@ -594,7 +594,7 @@ def test_frame_level_pipeline_end_to_end_for_every_frame_level_model(tmp_path, s
         "--train_data_pattern", os.path.join(synthetic_frame_dir, "train*.tfrecord"),
         "--eval_data_pattern", eval_pattern, "--pipeline_root", root, "--frame_features=True",
         "--model=FrameLevelLogisticModel", "--max_frames", str(max_frames), "--sample_frames", "8",
-        "--train_steps", "60", "--batch_size", "32", "--eval_steps", "2", "--gap_threshold", "0.2"])
+        "--train_steps", "60", "--batch_size", "32", "--gap_threshold", "0.2"])
     metrics = outputs.overall_metrics(outputs.latest_artifact_uri(root, "ModelEvaluation"))
     assert metrics["gap"] > max(0.2, 20 * chance), metrics
     model_dir = os.path.join(outputs.latest_artifact_uri(root, "Model"), "Format-Serving")

@@ -27,7 +27,7 @@ def _pipeline(tmp_path, **trainer_settings):
     return create_pipeline(
         pipeline_name="wiring", pipeline_root=str(tmp_path / "root"),
         train_data_pattern=f"{tmp_path}/train*.tfrecord", eval_data_pattern=f"{tmp_path}/validate*.tfrecord",
-        trainer_config=TrainerConfig(**trainer_settings), train_steps=10, eval_steps=1)
+        trainer_config=TrainerConfig(**trainer_settings), train_steps=10)
 
 
 def _components(pipeline):
@@ -90,7 +90,7 @@ def test_inference_shards_stay_one_split_that_bulk_inferrer_reads(tmp_path):
     components = _components(create_pipeline(
         pipeline_name="wiring", pipeline_root=str(tmp_path / "root"),
         train_data_pattern=f"{tmp_path}/train*.tfrecord", eval_data_pattern=f"{tmp_path}/validate*.tfrecord",
-        trainer_config=TrainerConfig(), train_steps=10, eval_steps=1,
+        trainer_config=TrainerConfig(), train_steps=10,
         inference_data_pattern=f"{tmp_path}/test/test*.tfrecord"))
     output = json_format.Parse(components["inference_example_gen"].exec_properties["output_config"],
                                example_gen_pb2.Output())

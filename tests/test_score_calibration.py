@@ -4,7 +4,7 @@ and the class frequency scale follow their formulas. The e2e tests check that th
 import numpy as np
 import pytest
 
-from evaluator_ext import metrics_math
+from yt8m_tfx import metrics_math
 from trainer.score_calibration import check_top_score_exponent, normalize_by_top_score
 
 
@@ -52,22 +52,22 @@ def test_class_prior_shift_moves_each_class_towards_its_published_frequency():
 
 
 def test_shifted_log_odds_match_numpy_and_fix_a_pooled_ranking():
-    from trainer.score_calibration import class_prior_shift, shift_log_odds
+    from trainer.score_calibration import class_prior_shift, correct_class_log_odds
     p = np.array([[0.6, 0.5], [0.7, 0.05]])
     shift = np.array([-1.0, 0.5], np.float32)
     logit = np.log(p / (1 - p)) + shift
-    np.testing.assert_allclose(shift_log_odds(p, shift).numpy(), 1 / (1 + np.exp(-logit)), rtol=1e-5)
-    np.testing.assert_array_equal(shift_log_odds(p, None).numpy(), p)
+    np.testing.assert_allclose(correct_class_log_odds(p, shift).numpy(), 1 / (1 + np.exp(-logit)), rtol=1e-5)
+    np.testing.assert_array_equal(correct_class_log_odds(p, None).numpy(), p)
     # Class 0 was over-represented in training (its scores run high), class 1 under-represented: video 0's
     # true class 1 ranks below its own wrong class 0 until the prior correction.
     labels = np.array([[0, 1], [1, 0]])
     assert metrics_math.gap(p, labels, 2) < 1.0
-    corrected = shift_log_odds(p, class_prior_shift([30, 1], [10, 10], 1.0)).numpy()
+    corrected = correct_class_log_odds(p, class_prior_shift([30, 1], [10, 10], 1.0)).numpy()
     assert metrics_math.gap(corrected, labels, 2) == pytest.approx(1.0)
 
 
 def test_frequency_scale_stretches_frequent_classes_log_odds_and_flattens_rare_ones():
-    from trainer.score_calibration import class_log_odds_scale, shift_log_odds
+    from trainer.score_calibration import class_log_odds_scale, correct_class_log_odds
     published = np.array([10000.0, 1000, 10, 0])
     scale = class_log_odds_scale(published, 0.05)
     log_count = np.log(published + 1)
@@ -81,8 +81,8 @@ def test_frequency_scale_stretches_frequent_classes_log_odds_and_flattens_rare_o
     p = np.array([[0.9, 0.2, 0.01, 0.3], [0.05, 0.6, 0.4, 0.002]])
     shift = np.array([0.0, 0.5, -0.5, 1.0], np.float32)
     expected = 1 / (1 + np.exp(-(scale * np.log(p / (1 - p)) + shift)))
-    np.testing.assert_allclose(shift_log_odds(p, shift, scale).numpy(), expected, rtol=1e-5)
-    np.testing.assert_allclose(shift_log_odds(p, None, scale).numpy(),
+    np.testing.assert_allclose(correct_class_log_odds(p, shift, scale).numpy(), expected, rtol=1e-5)
+    np.testing.assert_allclose(correct_class_log_odds(p, None, scale).numpy(),
                                1 / (1 + np.exp(-scale * np.log(p / (1 - p)))), rtol=1e-5)
 
 

@@ -6,7 +6,8 @@ import tensorflow_model_analysis as tfma
 from apache_beam.testing import util as beam_testing
 from tensorflow_model_analysis.metrics import metric_types, metric_util
 
-from evaluator_ext import metrics_math, tfma_metrics
+from evaluator_ext import tfma_metrics
+from yt8m_tfx import metrics_math
 from tests.reference_metrics import reference_gap, reference_hit_at_one, reference_mean_ap, reference_perr
 
 

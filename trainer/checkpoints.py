@@ -22,7 +22,7 @@ from trainer.step_callbacks import EveryNSteps
 # Settings that change how training runs or how long, not what is trained: raising --num_epochs resumes.
 _NOT_PART_OF_KEY = ("start_new_model", "distribution_strategy", "checkpoint_dir", "checkpoint_steps",
                     "num_epochs", "patience", "eval_every_steps", "validation_batches")
-STATE_FILE = "training_state.json"
+TRAINING_STATE_FILE = "training_state.json"
 
 
 def checkpoint_key(custom_config: Mapping[str, Any], transform_graph_uri: str, train_files: Sequence[str]) -> str:
@@ -83,5 +83,5 @@ class SaveEverySteps(EveryNSteps):
 def write_training_state(model_run_dir: str, **state):
     """A small record of where this execution started and ended (users, tests, notebooks read it)."""
     tf.io.gfile.makedirs(model_run_dir)
-    with tf.io.gfile.GFile(os.path.join(model_run_dir, STATE_FILE), "w") as f:
+    with tf.io.gfile.GFile(os.path.join(model_run_dir, TRAINING_STATE_FILE), "w") as f:
         json.dump(state, f, indent=2)

@@ -19,57 +19,99 @@ HPARAM_PREFIX = "hparams."
 LEARNING_RATE_SCHEDULES = ("exponential", "cosine")
 
 
+# Flag groups of the runners' --help (pipeline/cli.py).
+FEATURE_FLAGS = "features (like the starter code)"
+TRAINING_FLAGS = "model and training"
+TUNING_FLAGS = "hyperparameter search (TFX Tuner + KerasTuner)"
+_FLAG = "flag"  # dataclass field metadata key of a setting that is also a flag
+
+
+def setting(default, help: str, *, group: str = TRAINING_FLAGS, choices=None, flag: str = "",
+            flag_default=dataclasses.MISSING):
+    """A config field that is also a command-line flag, declared once: pipeline/cli.py adds `--<flag or field
+    name>` (type from the default, this help, choices) to both runners and copies its value back, and the
+    README's flag table is generated from the runner's flags. flag_default: the flag's default when it differs
+    (None: decided from other flags, e.g. the batch size by the data level)."""
+    return dataclasses.field(default=default, metadata={_FLAG: {
+        "help": help, "group": group, "choices": tuple(choices) if choices else None, "flag": flag,
+        "flag_default": default if flag_default is dataclasses.MISSING else flag_default}})
+
+
+def flag_settings(config_class):
+    """(field name, flag name, flag declaration) of each config field that is a flag, in declaration order."""
+    return [(f.name, f.metadata[_FLAG]["flag"] or f.name, f.metadata[_FLAG])
+            for f in dataclasses.fields(config_class) if _FLAG in f.metadata]
+
+
 @dataclasses.dataclass(frozen=True)
 class TrainerConfig:
-    model: str = "LogisticModel"
-    feature_names: str = ""          # "" = every feature of the chosen level
-    frame_features: bool = False
+    model: str = setting("LogisticModel", "the starter code's --model. Video-level: LogisticModel, MoeModel, "
+                         "MlpModel, EnsembleModel; frame-level (with --frame_features): FrameLevelLogisticModel, "
+                         "DbofModel, LstmModel, NetVLADModel, NeXtVLADModel (default %(default)s)")
+    feature_names: str = setting("", "comma-separated features, e.g. mean_rgb or rgb,audio (default: every "
+                                 "feature of the release at the chosen level)", group=FEATURE_FLAGS)
+    frame_features: bool = setting(False, "frame-level SequenceExample input; needs a frame-level --model",
+                                   group=FEATURE_FLAGS)
     dataset: str = features.DEFAULT_DATASET  # the release (features.RELEASES): id feature, class count
-    max_frames: int = features.MAX_FRAMES  # frame-level: frames kept per video (truncate / zero-pad)
-    # Frame-level: the model sees this many frames of each video (random in training, evenly spaced at
-    # serving), sampled before decoding (trainer/frame_sampling.py); 0 = all max_frames.
-    sample_frames: int = 0
-    label_loss: str = "CrossEntropyLoss"
-    batch_size: int = 1024
-    base_learning_rate: float = 0.0  # 0: the model's own default (trainer/models: ModelSpec.learning_rate)
-    learning_rate_schedule: str = "exponential"  # or "cosine" (to 0 over the training): trainer/optimizers.py
-    learning_rate_decay: float = 0.95
-    learning_rate_decay_examples: int = 4_000_000
-    clip_gradient_norm: float = 1.0
-    regularization_penalty: float = 1.0
-    # Decoupled weight decay (AdamW, Loshchilov & Hutter): every step shrinks each weight by learning rate x
-    # weight_decay. 0 = plain Adam (the starter code). On real data one MlpModel gains 0.003 GAP at 0.5; the
-    # recipes' ensemble and 1024-unit MLP gain nothing, so they do not use it (bench/results/video_models.json).
-    weight_decay: float = 0.0
-    top_k: int = features.TOP_K
-    # Prediction-time per-video normalisation (trainer/score_calibration.py): scores / top score^this; 0 = off.
-    top_score_exponent: float = DEFAULT_TOP_SCORE_EXPONENT
-    # Prediction-time move of each class's log-odds towards the release's published class frequency
-    # (trainer/score_calibration.py); 0 = off. Needs the release's vocabulary (2018); ignored without one.
-    # Only the exported model applies it: keep-best and the Tuner compare the model's own scores.
-    class_prior_strength: float = 0.0
-    # Before that shift, each class's log-odds x (published frequency / a typical label's)^this; 0 = off.
-    class_frequency_exponent: float = 0.0
+    max_frames: int = setting(features.MAX_FRAMES, "frame-level: frames kept per video, longer ones truncated, "
+                              "shorter ones zero-padded (default %(default)s)", group=FEATURE_FLAGS)
+    sample_frames: int = setting(0, "frame-level: the model sees N of each video's frames, random in training "
+                                 "and evenly spaced at serving, sampled before decoding; 0 = all --max_frames",
+                                 group=FEATURE_FLAGS)
+    label_loss: str = setting("CrossEntropyLoss", "CrossEntropyLoss, HingeLoss or SoftmaxLoss "
+                              "(default %(default)s)")
+    batch_size: int = setting(1024, f"videos a step (default 1024 video-level, "
+                              f"{features.FRAME_LEVEL_BATCH_SIZE} frame-level)", flag_default=None)
+    base_learning_rate: float = setting(0.0, "Adam learning rate; 0 = the model's own (trainer/models)")
+    learning_rate_schedule: str = setting(
+        "exponential", "exponential: the starter code's staircase decay; cosine: down to 0 over the whole "
+        "training (--num_epochs / --train_steps; raising them later restarts the curve higher)",
+        choices=LEARNING_RATE_SCHEDULES)
+    learning_rate_decay: float = setting(0.95, "exponential schedule: multiply the rate by this ... "
+                                         "(default %(default)s)")
+    learning_rate_decay_examples: int = setting(4_000_000, "... every this many training examples "
+                                                "(default %(default)s)")
+    clip_gradient_norm: float = setting(1.0, "clip the gradient to this global norm (default %(default)s)")
+    regularization_penalty: float = setting(1.0, "weight of the models' L2 terms in the loss "
+                                            "(default %(default)s)")
+    weight_decay: float = setting(0.0, "decoupled weight decay (AdamW): each step shrinks every weight by "
+                                  "learning rate x this (default %(default)s: plain Adam, as the starter code)")
+    top_k: int = setting(features.TOP_K, "predictions per video in the CSV (default %(default)s)")
+    top_score_exponent: float = setting(
+        DEFAULT_TOP_SCORE_EXPONENT, "at prediction, divide each video's scores by its top score to this power: "
+        "lifts under-confident videos in GAP's pooled ranking, class order within a video unchanged "
+        "(0 = off; default %(default)s; trainer/score_calibration.py)")
+    # Only the exported model applies the two class corrections: keep-best and the Tuner compare the model's
+    # own scores.
+    class_prior_strength: float = setting(
+        0.0, "at prediction, move each class's log-odds this far (0..1) towards the release's published class "
+        "frequency, away from the training videos' noisy counts; needs the release's vocabulary (2018) "
+        "(0 = off; default %(default)s; the recipes use 0.5)")
+    class_frequency_exponent: float = setting(
+        0.0, "at prediction, before that move, multiply each class's log-odds by its published frequency over "
+        "a typical label's to this power (0..0.2): frequent classes sharper, rare ones flatter "
+        "(0 = off; default %(default)s; the recipes use 0.03)")
     distribution_strategy: str = "auto"  # trainer/distribution.py
-    seed: int = 0                    # weights init and shuffling; reruns give the same model
+    seed: int = setting(0, "weights initialisation and shuffling; same seed, same model (default %(default)s)")
     # Resume (trainer/checkpoints.py): "" disables checkpoints; the pipeline sets <pipeline_root>/checkpoints.
     checkpoint_dir: str = ""
-    checkpoint_steps: int = 100      # save a checkpoint this often
+    checkpoint_steps: int = setting(100, "save a checkpoint every this many steps (default %(default)s)")
     # Training length: num_epochs > 0 derives the step count from the train split's size (the seed's
-    # --num_epochs); 0 uses the Trainer's train_steps.
+    # --num_epochs); 0 uses the Trainer's train_steps. Its flag is pipeline/cli.py's (it or --train_steps).
     num_epochs: float = 0
-    # With num_epochs, at least this many steps: the recipes' fixed epochs are tuned for ~20k videos and
-    # are too few steps for a few thousand (on 2.4k real videos 20 epochs are 47 steps: GAP 0.49; 300+: 0.58).
-    min_train_steps: int = 0
-    # Keep-best (trainer/keep_best.py): hold out this share of the training videos (by id hash), evaluate
-    # GAP on it every eval_every_steps (0: about once an epoch), export the best weights and stop after
-    # `patience` evaluations without improvement (0: never stop early). validation_percent=0 turns it off.
-    validation_percent: float = 10.0
-    eval_every_steps: int = 0
-    patience: int = 5
+    min_train_steps: int = setting(0, "with --num_epochs, train at least this many steps: fixed epochs of a "
+                                   "small training set are few steps (the recipes use 300; default %(default)s)")
+    validation_percent: float = setting(
+        10.0, "keep-best: share of the training videos (by id hash) held out to pick the best step; 0 = no "
+        "keep-best, train all steps and export the last weights (default %(default)s)")
+    eval_every_steps: int = setting(0, "keep-best: validation GAP interval in steps (default: about once an "
+                                    "epoch, at most every 1000)")
+    patience: int = setting(5, "keep-best: stop after this many validation evaluations without a better GAP; "
+                            "0 = never (default %(default)s)")
     # Evaluate the held-out videos among the first this-many train batches (~10 % of each; cached in memory).
     validation_batches: int = 50
-    start_new_model: bool = False    # the starter code's --start_new_model: ignore existing checkpoints
+    start_new_model: bool = setting(False, "do not resume from the last checkpoint of the same training; "
+                                    "start over")
     hparams: Dict[str, Any] = dataclasses.field(default_factory=dict)  # model-specific, e.g. moe_num_mixtures
 
     def __post_init__(self):
@@ -129,8 +171,9 @@ class TrainerConfig:
 @dataclasses.dataclass(frozen=True)
 class TuningConfig:
     """The Tuner stage's budget (trainer/tuning.py), passed in its custom_config under "tuning"."""
-    trials: int = 6
-    epochs_per_trial: float = 10   # each trial trains this many epochs (keep-best picks its best step)
+    trials: int = setting(6, "trials of the search (default %(default)s)", group=TUNING_FLAGS, flag="tune_trials")
+    epochs_per_trial: float = setting(10.0, "training epochs per trial, the best validation GAP of each counts "
+                                      "(default %(default)s)", group=TUNING_FLAGS, flag="tune_epochs")
     seed: int = 0
 
 

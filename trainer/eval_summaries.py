@@ -1,7 +1,7 @@
 """The starter code's eval metrics (GAP, hit@1, PERR) of a Keras model during training.
 
 Keep-best (trainer/keep_best.py) scores the validation split with them and writes them to TensorBoard;
-the numbers come from evaluator_ext.metrics_math, the same code the Evaluator's plugin uses.
+the numbers come from yt8m_tfx.metrics_math, the same code the Evaluator's plugin uses.
 """
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import numpy as np
 import tensorflow as tf
 import tf_keras as keras
 
-from evaluator_ext import metrics_math
+from yt8m_tfx import metrics_math
 from trainer.score_calibration import normalize_by_top_score
 
 

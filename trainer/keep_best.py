@@ -24,7 +24,7 @@ from absl import logging
 from trainer import eval_summaries
 from trainer.step_callbacks import EveryNSteps
 
-STATE_FILE = "keep_best.json"
+KEEP_BEST_STATE_FILE = "keep_best.json"
 BEST_DIR = "best"
 
 
@@ -73,7 +73,7 @@ class KeepBest(EveryNSteps):
 
     # -- persistence (resume) --
     def _state_path(self):
-        return os.path.join(self.directory, STATE_FILE)
+        return os.path.join(self.directory, KEEP_BEST_STATE_FILE)
 
     def _best_path(self):
         return os.path.join(self.directory, BEST_DIR, "weights.npz")

@@ -26,7 +26,7 @@ from trainer.signatures import make_signatures
 from trainer.step_callbacks import LossCurve
 from trainer.models.video_level import DEFAULT_L2_PENALTY
 from transform.preprocessing import labels_to_multi_hot
-from yt8m_tfx import class_names, features, heap
+from yt8m_tfx import class_names, features, heap, record_batches
 
 
 def model_input_sizes(config: TrainerConfig):
@@ -104,8 +104,8 @@ def validation_input_fn(file_pattern, data_accessor, tf_transform_output, config
 def count_examples(file_patterns) -> int:
     """Records in the (GZIP) TFRecord files TFX hands the Trainer: the train split's size for --num_epochs."""
     files = sorted(f for pattern in file_patterns for f in tf.io.gfile.glob(pattern))
-    compression = "GZIP" if files and files[0].endswith(".gz") else ""
-    dataset = tf.data.TFRecordDataset(files, compression_type=compression, num_parallel_reads=4)
+    dataset = tf.data.TFRecordDataset(files, compression_type=record_batches.compression_of(files),
+                                      num_parallel_reads=4)
     return int(dataset.reduce(tf.constant(0, tf.int64), lambda count, _: count + 1).numpy())
 
 
@@ -175,9 +175,27 @@ def _train_and_export(fn_args, config: TrainerConfig, tuned, strategy, role: Wor
         logging.info("%s of %d replicas (%s)", role.name, strategy.num_replicas_in_sync,
                      "chief: writes the outputs" if role.chief else f"scratch space {role.scratch}")
     model_run_dir = role.output_path(fn_args.model_run_dir, "model_run")
-    serving_model_dir = role.output_path(fn_args.serving_model_dir, "serving_model")
     keras.utils.set_random_seed(config.seed)
     tf_transform_output = tft.TFTransformOutput(fn_args.transform_output)
+    model, state = _fit(fn_args, config, tuned, strategy, role, tf_transform_output, model_run_dir)
+    _export(fn_args, config, model, state, strategy, role, tf_transform_output, model_run_dir)
+
+
+def _resume(fn_args, config: TrainerConfig, tuned, role: WorkerRole, model, callbacks):
+    """(the step the checkpoints resume from, their directory or None); adds the checkpoint callback."""
+    if not config.checkpoint_dir:
+        return 0, None
+    key = checkpoints.checkpoint_key({**fn_args.custom_config, "tuned": tuned}, fn_args.transform_output,
+                                     fn_args.train_files)
+    checkpoint_dir = os.path.join(config.checkpoint_dir, key)
+    saver = checkpoints.TrainingCheckpoints(model, checkpoint_dir,
+                                            save_directory=role.output_path(checkpoint_dir, "checkpoints"))
+    callbacks.append(checkpoints.SaveEverySteps(saver, config.checkpoint_steps))
+    return saver.restore_or_start(config.start_new_model), checkpoint_dir
+
+
+def _fit(fn_args, config: TrainerConfig, tuned, strategy, role: WorkerRole, tf_transform_output, model_run_dir):
+    """(the trained model with its kept weights, the training state for training_state.json)."""
     total_steps, steps_per_epoch = total_train_steps(fn_args, config)
     holdout = config.validation_percent > 0
     train_dataset = input_fn(fn_args.train_files, fn_args.data_accessor, tf_transform_output,
@@ -186,15 +204,7 @@ def _train_and_export(fn_args, config: TrainerConfig, tuned, strategy, role: Wor
         model = build_compiled_model(config, total_steps)
         callbacks = [keras.callbacks.TensorBoard(log_dir=model_run_dir, update_freq="epoch"),
                      LossCurve(os.path.join(model_run_dir, "train_loss"), every=max(1, total_steps // 100))]
-        initial_step, checkpoint_dir = 0, None
-        if config.checkpoint_dir:
-            key = checkpoints.checkpoint_key({**fn_args.custom_config, "tuned": tuned}, fn_args.transform_output,
-                                             fn_args.train_files)
-            checkpoint_dir = os.path.join(config.checkpoint_dir, key)
-            saver = checkpoints.TrainingCheckpoints(model, checkpoint_dir,
-                                                    save_directory=role.output_path(checkpoint_dir, "checkpoints"))
-            initial_step = saver.restore_or_start(config.start_new_model)
-            callbacks.append(checkpoints.SaveEverySteps(saver, config.checkpoint_steps))
+        initial_step, checkpoint_dir = _resume(fn_args, config, tuned, role, model, callbacks)
     if initial_step:
         logging.info("Resuming %s from step %d (%s); --start_new_model starts over.",
                      config.model, initial_step, checkpoint_dir)
@@ -223,9 +233,8 @@ def _train_and_export(fn_args, config: TrainerConfig, tuned, strategy, role: Wor
         fit_seconds = round(time.monotonic() - started, 2)
     else:
         logging.info("Checkpoint is already at step %d >= %d steps: exporting it as is.", initial_step, total_steps)
-    final_step = int(model.optimizer.iterations.numpy())
-    state = {"initial_step": initial_step, "final_step": final_step, "total_steps": total_steps,
-             "checkpoint_dir": checkpoint_dir, "tuned_hyperparameters": tuned,
+    state = {"initial_step": initial_step, "final_step": int(model.optimizer.iterations.numpy()),
+             "total_steps": total_steps, "checkpoint_dir": checkpoint_dir, "tuned_hyperparameters": tuned,
              "fit_seconds": fit_seconds,  # model.fit alone (with its callbacks), not start-up or export
              "videos_per_second_after_first_step": progress.steady_videos_per_second()}
     if selector:
@@ -235,11 +244,17 @@ def _train_and_export(fn_args, config: TrainerConfig, tuned, strategy, role: Wor
                      evaluations=selector.state.history)
     if strategy.num_replicas_in_sync > 1:
         state["replicas"] = strategy.num_replicas_in_sync
+    return model, state
+
+
+def _export(fn_args, config: TrainerConfig, model, state, strategy, role: WorkerRole, tf_transform_output,
+            model_run_dir):
+    """training_state.json, then the serving SavedModel with the class corrections in its signatures."""
     # Only the chief exports, so only it reads the training labels once more to count them.
-    class_shift, class_scale, class_prior = (class_prior_correction_for(fn_args, tf_transform_output, config)
+    class_shift, class_scale, corrections = (class_corrections_for(fn_args, tf_transform_output, config)
                                              if role.chief else (None, None, None))
-    if class_prior:
-        state["class_prior"] = class_prior
+    if corrections:
+        state["class_corrections"] = corrections
     checkpoints.write_training_state(model_run_dir, **state)
     if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
         # Reading a sync-on-read variable (BatchNorm's moving statistics) of the distributed model is an
@@ -248,8 +263,9 @@ def _train_and_export(fn_args, config: TrainerConfig, tuned, strategy, role: Wor
         weights = model.get_weights()
         if not role.chief:
             return
-        model = build_compiled_model(config, total_steps)
+        model = build_compiled_model(config, state["total_steps"])
         model.set_weights(weights)
+    serving_model_dir = role.output_path(fn_args.serving_model_dir, "serving_model")
     tf.io.gfile.makedirs(serving_model_dir)
     model.save(serving_model_dir, save_format="tf",
                signatures=make_signatures(model, tf_transform_output, config, model_input_names(config),
@@ -267,7 +283,7 @@ def train_label_counts(file_pattern, data_accessor, tf_transform_output, config:
     return counts.numpy(), int(videos)
 
 
-def class_prior_correction_for(fn_args, tf_transform_output, config: TrainerConfig):
+def class_corrections_for(fn_args, tf_transform_output, config: TrainerConfig):
     """(the exported model's per-class log-odds shift for --class_prior_strength and factor for
     --class_frequency_exponent, each None when off; their summary for training_state.json); all None when
     both are off or no published class counts are shipped (2017)."""
@@ -290,7 +306,7 @@ def class_prior_correction_for(fn_args, tf_transform_output, config: TrainerConf
     if scale is not None:
         summary.update(frequency_exponent=config.class_frequency_exponent, scale_min=float(scale.min()),
                        scale_max=float(scale.max()))
-    logging.info("Class prior correction: %s", summary)
+    logging.info("Class corrections: %s", summary)
     return shift, scale, summary
 
 

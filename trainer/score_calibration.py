@@ -1,31 +1,20 @@
-"""Prediction-time score calibration of the exported model: a per-class prior correction
-(`class_prior_strength`, 0 = off) and then a per-video normalisation, each video's probabilities divided by
-its top probability raised to `top_score_exponent` (0 = off).
+"""Prediction-time score calibration of the exported model (training is untouched: the loss sees the model's
+own probabilities).
 
-GAP (and MAP) rank the (video, class) pairs of all videos together, so a video whose best class scores 0.3
-competes with one whose best scores 0.99. On real YouTube-8M the models are under-confident on the hard
-videos: lifting a video's scores by top^-0.25 raised GAP on the held-out shards for every model measured
-(bench/results/video_models.json: ensemble 0.7071 -> 0.7100, MlpModel 0.6998 -> 0.7030, MoeModel
-0.6958 -> 0.6972, LogisticModel 0.6805 -> 0.6812; MAP 0.3342 -> 0.3371). The order of classes within a video,
-and so hit@1, PERR and the CSV's classes, do not change; scores stay in [0, 1] (the top one becomes top^0.75).
-Training is untouched: the loss sees the model's own probabilities.
+- Per-video normalisation (`top_score_exponent`, 0 = off): each video's probabilities are divided by its top
+  probability to this power. GAP and MAP rank the (video, class) pairs of all videos together, and the models
+  are under-confident on hard videos, so lifting those videos' scores helps the pooled ranking; the order of
+  classes within a video (hit@1, PERR, the CSV's classes) does not change and scores stay in [0, 1].
+- Class prior correction (`class_prior_strength`, 0 = off): a model learns each class's base rate from the
+  training videos, noisy for rare classes; the release publishes every class's count in its full training set
+  (the vocabulary's TrainVideoCount), so each class's log-odds move by strength x log(expected / seen), with
+  add-one smoothing, towards the published frequency.
+- Class frequency scale (`class_frequency_exponent`, 0 = off, applied before the shift): each class's log-odds
+  are multiplied by (its published count / a typical label's)^exponent, flattening rare classes' log-odds.
 
-The class prior correction: a model learns each class's base rate from the training videos, and in a small
-sample those counts are noisy (a class with 2 videos out of 23k may have 0.05 % or 0.005 % of the dataset's
-videos). The release publishes every class's count in its full 3.9M-video training set (the vocabulary's
-TrainVideoCount), so each class's log-odds are moved by strength x log(expected / seen) with add-one
-smoothing: towards the published frequency. On real data (10-fold out-of-fold predictions) strength 0.5
-raised the 1024-unit MlpModel's GAP on every fold (+0.0012 to +0.0027) and video_level_best's on every fold
-(+0.0006 to +0.0024; pooled 0.7184 -> 0.7202); 1.0 (the full Bayes swap of priors) was no better than 0.75.
-
-The class frequency scale (`class_frequency_exponent`, applied before that shift): each class's log-odds are
-multiplied by (its published count / a typical label's)^exponent. On real data the pooled ranking improves
-when rare classes' log-odds are flattened towards 0 (which lifts their mostly negative log-odds) and frequent
-classes' stretched: at 0.03 (a class 100x rarer than a typical label: x0.87) video_level_fast's 10-fold
-out-of-fold GAP rose on all 10 folds (+0.0005 to +0.0017, pooled 0.7106 -> 0.7116; chosen on folds 0-4,
-+0.0010 on folds 5-9) and video_level_best's too (+0.0005 to +0.0020, pooled 0.7202 -> 0.7213); one global
-temperature instead gained at most +0.0003. Both corrections assume a trained model: on a barely trained one
-(a few dozen steps) they lower GAP, which is why the recipes also set --min_train_steps.
+Both class corrections assume a trained model (on a barely trained one they lower GAP; hence the recipes'
+--min_train_steps). What each gains on real data is measured in bench/results (video_models.json,
+cross_validation.json) and shown in the README's results tables.
 """
 from __future__ import annotations
 
@@ -89,7 +78,7 @@ def class_log_odds_scale(release_class_counts: Sequence[float], exponent: float)
 
 def class_corrections(release_class_counts: Sequence[float], strength: float, exponent: float,
                       train_label_counts: Optional[Sequence[float]] = None):
-    """(shift or None, scale or None) for shift_log_odds, as the exported model and the cross-validation
+    """(shift or None, scale or None) for correct_class_log_odds, as the exported model and the cross-validation
     apply them: the class prior shift when strength > 0 (needs train_label_counts), the class frequency
     scale when exponent > 0."""
     shift = class_prior_shift(train_label_counts, release_class_counts, strength) if strength else None
@@ -97,7 +86,7 @@ def class_corrections(release_class_counts: Sequence[float], strength: float, ex
     return shift, scale
 
 
-def shift_log_odds(probabilities, shift: Optional[np.ndarray], scale: Optional[np.ndarray] = None):
+def correct_class_log_odds(probabilities, shift: Optional[np.ndarray], scale: Optional[np.ndarray] = None):
     """[B, C] probabilities -> sigmoid(scale[C] x log-odds + shift[C]), as a tensor; None = 1 / 0."""
     import tensorflow as tf
     probabilities = tf.convert_to_tensor(probabilities)

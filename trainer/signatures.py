@@ -17,7 +17,7 @@ import tensorflow as tf
 
 from trainer import frame_sampling
 from trainer.config import TrainerConfig
-from trainer.score_calibration import normalize_by_top_score, shift_log_odds
+from trainer.score_calibration import normalize_by_top_score, correct_class_log_odds
 from transform.preprocessing import (FIRST_LABEL_VERTICAL_KEY, NO_LABEL_VERTICAL, NUM_LABELS_BUCKET_KEY,
                                      UNKNOWN_VERTICAL,
                                      NUM_LABELS_BUCKET_MAX, RGB_NORM_BUCKET_KEY, labels_to_multi_hot)
@@ -71,7 +71,7 @@ def make_signatures(model, tf_transform_output, config: TrainerConfig, input_nam
         if config.sample_frames:  # evenly spaced frames, as many as the model was trained on
             raw = frame_sampling.sample_raw_frames(raw, config.sample_frames, config.max_frames, random=False)
         transformed = model.tft_layer(raw)
-        probabilities = shift_log_odds(model({name: transformed[name] for name in input_names}), class_shift,
+        probabilities = correct_class_log_odds(model({name: transformed[name] for name in input_names}), class_shift,
                                        class_scale)
         return raw, normalize_by_top_score(probabilities, config.top_score_exponent)
 

@@ -14,6 +14,12 @@ BATCH_BYTES = 16 * 2**20   # serialized bytes a batch: ~60 frame-level videos of
 SIZE_SAMPLE = 16           # records whose largest size sets the batch size
 
 
+def compression_of(files: Sequence[str]) -> str:
+    """TFRecordDataset's compression_type for record files: ImportExampleGen writes `.gz` (GZIP) files, the
+    dataset's own shards are uncompressed."""
+    return "GZIP" if files and files[0].endswith(".gz") else ""
+
+
 def videos_per_batch(record_bytes: int, max_videos: int, batch_bytes: int = BATCH_BYTES) -> int:
     """Videos of record_bytes each that fit in batch_bytes, between 1 and max_videos."""
     return max(1, min(max_videos, batch_bytes // max(record_bytes, 1)))

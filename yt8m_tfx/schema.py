@@ -1,7 +1,7 @@
 """The curated TFDV schemas of YT8M video- and frame-level data of each release, generated from
 yt8m_tfx.features.
 
-The checked-in copies (pipeline/schema/<release>/{video_level,frame_level}/schema.pbtxt) are what
+The checked-in copies (yt8m_tfx/schemas/<release>/{video_level,frame_level}/schema.pbtxt) are what
 ImportSchemaGen reads; a test asserts they equal these functions' output, so id keys, feature sizes and
 class counts live only in features.py.
 Regenerate with:  python -m yt8m_tfx.schema
@@ -16,8 +16,7 @@ from yt8m_tfx import features
 
 # Resolved through links: ImportSchemaGen's cache key is this path, so a checkout reached through a symlink
 # (or sharing its schemas by one) is served the same schema artifact.
-SCHEMA_DIR = os.path.realpath(os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "pipeline",
-                                           "schema"))
+SCHEMA_DIR = os.path.realpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "schemas"))
 
 
 def schema_path(frame_level: bool, dataset: str = features.DEFAULT_DATASET) -> str:

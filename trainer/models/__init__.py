@@ -70,5 +70,6 @@ def model_names(frame_level: bool):
 def check_model_matches_data(model: str, frame_features: bool):
     if is_frame_level(model) != frame_features:
         level = "frame-level (--frame_features)" if frame_features else "video-level"
-        raise ValueError(f"--model={model} does not take {level} input; frame-level models need "
-                         f"--frame_features, video-level models must not have it")
+        raise ValueError(f"--model={model} does not take {level} input; for it choose one of "
+                         f"{model_names(frame_features)} (frame-level models need --frame_features, "
+                         f"video-level models must not have it)")

@@ -16,13 +16,14 @@ from typing import List, Mapping, Tuple
 import tensorflow as tf
 import tf_keras as keras
 
-_SERIALIZABLE = "yt8m_tfx"
+from trainer.models.video_level import KERAS_PACKAGE
+
 DEFAULT_MEMBERS = "MoeModel,MlpModel"
 MEMBER_LOGITS_ATTRIBUTE = "_yt8m_member_logits"
 MEMBER_SUFFIX = "_member"
 
 
-@keras.utils.register_keras_serializable(package=_SERIALIZABLE)
+@keras.utils.register_keras_serializable(package=KERAS_PACKAGE)
 class MeanOfSigmoids(keras.layers.Layer):
     """[member log-odds [B, C], ...] -> mean member probability [B, C].
 

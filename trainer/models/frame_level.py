@@ -12,10 +12,9 @@ from typing import Dict, List, Mapping
 import tensorflow as tf
 import tf_keras as keras
 
-from trainer.models.video_level import DEFAULT_L2_PENALTY, logistic_head, moe_head, moe_num_mixtures
+from trainer.models.video_level import DEFAULT_L2_PENALTY, KERAS_PACKAGE, logistic_head, moe_head, moe_num_mixtures
 from yt8m_tfx import features
 
-_SERIALIZABLE = "yt8m_tfx"
 
 
 def frame_inputs(input_sizes: Mapping[str, int], hparams: Mapping):
@@ -39,7 +38,7 @@ def _valid_counts(num_frames, max_frames):
     return tf.clip_by_value(tf.cast(num_frames, tf.int32), 1, max_frames)
 
 
-@keras.utils.register_keras_serializable(package=_SERIALIZABLE)
+@keras.utils.register_keras_serializable(package=KERAS_PACKAGE)
 class ValidFrameMask(keras.layers.Layer):
     """[frames [B, T, D], num_frames [B]] -> bool [B, T], True on the valid frames."""
 
@@ -49,7 +48,7 @@ class ValidFrameMask(keras.layers.Layer):
         return tf.sequence_mask(_valid_counts(num_frames, max_frames), max_frames)
 
 
-@keras.utils.register_keras_serializable(package=_SERIALIZABLE)
+@keras.utils.register_keras_serializable(package=KERAS_PACKAGE)
 class MaskedMean(keras.layers.Layer):
     """[frames [B, T, D], num_frames [B]] -> mean over the valid frames [B, D]."""
 
@@ -62,7 +61,7 @@ class MaskedMean(keras.layers.Layer):
         return total / tf.cast(counts, frames.dtype)[:, None]
 
 
-@keras.utils.register_keras_serializable(package=_SERIALIZABLE)
+@keras.utils.register_keras_serializable(package=KERAS_PACKAGE)
 class FrameSampler(keras.layers.Layer):
     """[frames_1 .. frames_n, num_frames] -> [sampled_1 .. sampled_n, num_samples per video].
 

@@ -41,7 +41,7 @@ def mlp_model(input_sizes: Mapping[str, int], num_classes: int, hparams: Mapping
         raise ValueError(f"Unknown mlp_head={head!r}; choose one of {list(HEADS)}")
 
     inputs, x = video_inputs(input_sizes)
-    x = input_dropout(x, hparams, default=0.3)
+    x = input_dropout(x, hparams)
     x = keras.layers.Dense(hidden_size, name="hidden", kernel_regularizer=keras.regularizers.l2(l2_penalty))(x)
     x = keras.layers.BatchNormalization(name="hidden_bn")(x)
     x = keras.layers.ReLU(name="hidden_relu")(x)

@@ -16,7 +16,8 @@ DEFAULT_L2_PENALTY = 1e-8
 DEFAULT_INPUT_DROPOUT = 0.3
 # The starter code's --moe_num_mixtures; 4 mixtures measured no better on real data, 1.6x slower.
 DEFAULT_MOE_NUM_MIXTURES = 2
-_SERIALIZABLE = "yt8m_tfx"
+# The package name the project's Keras layers are registered under (SavedModels load them by it).
+KERAS_PACKAGE = "yt8m_tfx"
 
 
 def video_inputs(input_sizes: Mapping[str, int]):
@@ -34,7 +35,7 @@ def logistic_head(x, num_classes: int, l2_penalty: float = DEFAULT_L2_PENALTY, n
     return keras.layers.Activation("sigmoid", name=name)(logits)
 
 
-@keras.utils.register_keras_serializable(package=_SERIALIZABLE)
+@keras.utils.register_keras_serializable(package=KERAS_PACKAGE)
 class MixtureOfExpertsLogits(keras.layers.Layer):
     """[gate logits [B, C, M+1], expert logits [B, C, M]] -> log-odds [B, C] of the per-class mixture
     p = sum_m softmax(gates)_m * sigmoid(expert_m), where the last gate belongs to an 'off' expert that always

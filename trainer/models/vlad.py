@@ -14,9 +14,8 @@ import tensorflow as tf
 import tf_keras as keras
 
 from trainer.models.frame_level import FrameSampler, ValidFrameMask, frame_inputs, normal_init
-from trainer.models.video_level import DEFAULT_L2_PENALTY, moe_head, moe_num_mixtures
+from trainer.models.video_level import DEFAULT_L2_PENALTY, KERAS_PACKAGE, moe_head, moe_num_mixtures
 
-_SERIALIZABLE = "yt8m_tfx"
 
 
 def _is_audio(name: str) -> bool:
@@ -28,7 +27,7 @@ def _masked_batch_norm(name: str):
     return keras.layers.BatchNormalization(fused=False, name=name)
 
 
-@keras.utils.register_keras_serializable(package=_SERIALIZABLE)
+@keras.utils.register_keras_serializable(package=KERAS_PACKAGE)
 class VladPooling(keras.layers.Layer):
     """[frames [B, T, D], assignment logits [B, T, K], mask [B, T]] -> VLAD [B, D * K].
 
@@ -59,7 +58,7 @@ class VladPooling(keras.layers.Layer):
         return {**super().get_config(), "cluster_size": self.cluster_size}
 
 
-@keras.utils.register_keras_serializable(package=_SERIALIZABLE)
+@keras.utils.register_keras_serializable(package=KERAS_PACKAGE)
 class NeXtVladPooling(keras.layers.Layer):
     """[expanded [B, T, L], logits [B, T, G*K], attention [B, T, G], mask [B, T]] -> [B, (L/G) * K].
 

@@ -5,7 +5,7 @@ custom_config, train/eval args) from ML Metadata, so it trains exactly what the 
 training with several worker processes, one launch per worker with TF_CONFIG set, e.g. two on this machine
 
   TF_CONFIG='{"cluster": {"worker": ["localhost:12345", "localhost:12346"]}, "task": {"type": "worker",
-             "index": 0}}' python -m trainer.launch --pipeline_root=ROOT --output_dir=OUT   # and index 1
+             "index": 0}}' python -m pipeline.launch_training --pipeline_root=ROOT --output_dir=OUT   # and index 1
 
 (in Kubeflow / Vertex AI the Trainer component does the same with worker pools: kubeflow_runner.py
 --vertex_workers). The chief (worker 0) writes OUT/serving_model, OUT/model_run and the checkpoints;
