@@ -163,7 +163,7 @@ def tuning_config_from_flags(args):
 def pipeline_kwargs(args, dataset: str, **runner_specific):
     """create_pipeline's arguments from the flags both runners share; runner_specific adds (or overrides) what
     differs between them: the data patterns, Beam args, metadata, ingest, schema path, Vertex AI."""
-    return dict(
+    shared = dict(
         pipeline_name=args.pipeline_name,
         pipeline_root=args.pipeline_root,
         train_data_pattern=args.train_data_pattern,
@@ -176,5 +176,5 @@ def pipeline_kwargs(args, dataset: str, **runner_specific):
         normalize_frames=args.normalize_frames,
         input_normalization=args.input_normalization,
         stats_sample_rate=args.stats_sample_rate,
-        tuning=tuning_config_from_flags(args),
-        **runner_specific)
+        tuning=tuning_config_from_flags(args))
+    return {**shared, **runner_specific}

@@ -159,3 +159,15 @@ def test_readme_flag_table_is_generated_from_the_flags():
     readme = open(os.path.join(PROJECT_ROOT, "README.md")).read()
     assert flag_docs.section(local_runner.build_parser()) in readme, \
         "README flag table is stale: run `make bench-report`"
+
+
+def test_both_runners_build_their_pipeline_settings_from_the_shared_flags():
+    import local_runner
+    from pipeline.pipeline import PipelineSettings
+    args = local_runner.parse_args(["--model=MoeModel", "--gap_threshold=0.2", "--pipeline_root=/tmp/r",
+                                    "--train_data_pattern=/d/train*", "--eval_data_pattern=/d/validate*"])
+    settings = PipelineSettings(**cli.pipeline_kwargs(args, "yt8m-2018", train_data_pattern="/x/train*",
+                                                      ingest="import"))
+    assert settings.train_data_pattern == "/x/train*" and settings.eval_data_pattern == "/d/validate*"
+    assert (settings.trainer_config.model, settings.gap_threshold, settings.ingest) == ("MoeModel", 0.2, "import")
+    assert settings.trainer_config.checkpoint_dir == "/tmp/r/checkpoints"
