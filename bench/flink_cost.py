@@ -51,6 +51,9 @@ def main(argv=None):
     p.add_argument("--train_steps", type=int, default=20)
     p.add_argument("--bench_root", default=common.DEFAULT_BENCH_ROOT)
     p.add_argument("--sample_dir", default=common.SAMPLE_DIR)
+    p.add_argument("--engines", nargs="+", choices=list(ENGINES), default=list(ENGINES),
+                   help="measure these only and keep the other engines' numbers of bench/results/flink_cost.json "
+                        "(e.g. to re-measure one that other work on the machine disturbed)")
     args = p.parse_args(argv)
     if not common.sample_available(args.sample_dir):
         return 0
@@ -63,6 +66,8 @@ def main(argv=None):
               "slots_per_taskmanager": flink.SLOTS_PER_TASK_MANAGER, "train_steps": args.train_steps,
               "eval_shards": list(EVAL), "eval_examples": eval_examples, "engines": {}}
     for engine, flags in ENGINES.items():
+        if engine not in args.engines:
+            continue
         if engine.startswith("flink"):
             set_task_managers(int(engine.split("_")[1]))
         job = one_job_seconds(beam_pipeline_args("flink") if engine.startswith("flink")
@@ -92,6 +97,11 @@ def main(argv=None):
                 s: round((runs[1]["stage_seconds"][s] - runs[0]["stage_seconds"][s]) / extra_thousands, 2)
                 for s in runs[0]["stage_seconds"]}}
     flink.up()  # both TaskManagers back
+    if set(args.engines) != set(ENGINES):
+        previous = common.read_result("flink_cost.json", "flink_cost")
+        result["engines"] = {engine: result["engines"].get(engine) or previous["engines"][engine]
+                             for engine in ENGINES}
+        result["remeasured"] = {**previous.get("remeasured", {}), **{engine: result["date"] for engine in args.engines}}
     common.write_result("flink_cost.json", result)
     return 0
 

@@ -1,10 +1,10 @@
-"""Builds the README's results section and bench/results/summary.csv from bench/results/*.json.
+"""Builds the generated parts of the docs and bench/results/summary.csv from bench/results/*.json.
 
-Rewrites only the text between `<!-- bench:begin -->` and `<!-- bench:end -->` in README.md (and the Flink cost
-table and the flag table between their own markers); a benchmark whose JSON is missing is left out of the
-tables. `make bench-report` runs just this.
+Rewrites only the text between markers: `<!-- bench:begin -->` ... `<!-- bench:end -->` in docs/results.md,
+the Flink cost table in docs/scale-out.md and the flag table in README.md (from the runner's flags, not from
+results). A benchmark whose JSON is missing is left out of the tables. `make bench-report` runs just this.
 
-  .venv/bin/python -m bench.report [--readme README.md] [--print]
+  .venv/bin/python -m bench.report [--print]
 """
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from bench.common import PROJECT_ROOT, RESULTS_DIR
 
 BEGIN = "<!-- bench:begin -->"
 END = "<!-- bench:end -->"
-# The scale-out section's cost table (README "Scaling out on Flink").
+# The scale-out section's cost table (docs/scale-out.md, "Scaling out").
 FLINK_BEGIN = "<!-- bench:flink:begin -->"
 FLINK_END = "<!-- bench:flink:end -->"
 FLINK_ENGINES = (("direct", "DirectRunner (2 worker processes)"),
@@ -145,7 +145,7 @@ def quality_section(results) -> List[str]:
                          "property of the model at this training budget, not of the pipeline.")
     any_run = results.get("real_data_pipeline_LogisticModel") or results.get("plain_keras_LogisticModel") or {}
     return [
-        "### TFX against plain Keras at a fixed 300 steps (historical: commit 25abffc, before issue #13)",
+        "### TFX against plain Keras at a fixed 300 steps (historical: commit 25abffc, before the current defaults)",
         "",
         "(Raw per-dimension z-score inputs, Adam 0.01, no keep-best; "
         f"{any_run.get('train_shards', 'validate0000-0063')} train, "
@@ -550,7 +550,7 @@ def full_size_lines(results) -> List[str]:
                  metric(run["pooled"]["hit_at_one"]), metric(run["pooled"]["perr"]), metric(run["pooled"]["map"]),
                  f"{run['fold_gap_mean']:.4f} ± {run['fold_gap_std']:.4f}", duration(run["seconds"])]
                 for name, run in sorted(cross.items())]
-        lines += ["Nearer the issue's full size — `python -m bench.cross_validation`: K-fold over all 80 shards "
+        lines += ["Nearer the full sample's size — `python -m bench.cross_validation`: K-fold over all 80 shards "
                   "(each fold trains in memory with the project's model code on the other shards, 90 % of the "
                   "videos at 10 folds and 97.5 % at 40, and predicts its held-out shards); every video is held out "
                   "once and the out-of-fold predictions of all of them are scored together (a row that names its "
@@ -574,8 +574,8 @@ def full_size_lines(results) -> List[str]:
         rows = [[run_label(name), number(run["train_videos"]), number(run["scored_videos"]),
                  *[duration(run["stage_seconds"].get(stage)) for stage in stages], duration(run["wall_seconds"]),
                  f"{run['mean_load_1min']:.1f}"] for name, run in sorted(timing.items())]
-        lines += ["Pipeline time at the issue's size — `python -m bench.video_models --issue_size`: all 80 shards "
-                  "train and about as many videos as the issue's 29,183 are scored (the 80 shards and 21 of them "
+        lines += ["Pipeline time at full size — `python -m bench.video_models --issue_size`: all 80 shards "
+                  "train and about 29,000 videos are scored (the 80 shards and 21 of them "
                   "again: trained-on videos, so time only, no GAP).", "",
                   *table(["recipe", "train videos", "scored videos", *[dict(STAGES).get(s, s) for s in stages],
                           "pipeline wall", "load"], rows), ""]
@@ -684,8 +684,10 @@ def update_readme(readme: str, section: str, begin: str = BEGIN, end_marker: str
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--readme", default=os.path.join(PROJECT_ROOT, "README.md"))
+    p.add_argument("--results_doc", default=os.path.join(PROJECT_ROOT, "docs", "results.md"))
+    p.add_argument("--scale_out_doc", default=os.path.join(PROJECT_ROOT, "docs", "scale-out.md"))
     p.add_argument("--results_dir", default=RESULTS_DIR)
-    p.add_argument("--print", action="store_true", help="print the section instead of writing README")
+    p.add_argument("--print", action="store_true", help="print the results section instead of writing it")
     args = p.parse_args(argv)
     import local_runner
     from pipeline import flag_docs
@@ -701,9 +703,9 @@ def main(argv=None):
         print(section)
         return 0
     write_csv(results, os.path.join(args.results_dir, "summary.csv"))
-    changed = update_readme(args.readme, section)
-    changed = update_readme(args.readme, render_flink(results), FLINK_BEGIN, FLINK_END) or changed
-    print(f"{args.readme}: results section {'updated' if changed else 'unchanged'}; "
+    changed = update_readme(args.results_doc, section)
+    changed = update_readme(args.scale_out_doc, render_flink(results), FLINK_BEGIN, FLINK_END) or changed
+    print(f"{args.results_doc}, {args.scale_out_doc}: results {'updated' if changed else 'unchanged'}; "
           f"{len(results)} result files; wrote {os.path.join(args.results_dir, 'summary.csv')}")
     return 0
 

@@ -142,3 +142,11 @@ def test_the_same_tuning_seed_samples_the_same_trials():
 
     assert first_trials(0) == first_trials(0)
     assert first_trials(0) != first_trials(1)
+
+
+def test_keep_best_needs_enough_validation_videos():
+    """A split of a handful of videos cannot pick a step: the Trainer then trains every step on all videos."""
+    assert keep_best.validation_too_small(116, 10)          # 12 videos
+    assert not keep_best.validation_too_small(2000, 10)     # make run's 200
+    assert not keep_best.validation_too_small(240, 25)      # 60
+    assert not keep_best.validation_too_small(116, 0)       # keep-best already off

@@ -86,7 +86,7 @@ def test_two_workers_train_like_one_and_resume(tmp_path, synthetic_video_dir, mo
     # MlpModel: its BatchNorm statistics are sync-on-read variables, which a distributed export must handle.
     local_runner.main(["--data_dir", synthetic_video_dir, "--pipeline_root", root, "--train_steps", str(steps),
                        "--model", "MlpModel", "--hparam", "mlp_hidden_size=256", "--hparam", "mlp_dropout=0.3",
- "--batch_size", "32", "--gap_threshold", "0"])
+                       "--validation_percent", "25", "--batch_size", "32", "--gap_threshold", "0"])
     scratch_before = set(glob.glob(os.path.join(tempfile.gettempdir(), "yt8m-worker-*")))
     out = str(tmp_path / "two_workers")
     _launch_workers(root, out, str(tmp_path), 2)

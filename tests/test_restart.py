@@ -30,6 +30,7 @@ def test_killed_during_training_then_rerun_resumes_and_completes(tmp_path, synth
     command = [sys.executable, "local_runner.py", "--data_dir", synthetic_video_dir, "--pipeline_root", root,
                "--train_steps", "1500", "--batch_size", "32", "--gap_threshold", "0",
                "--checkpoint_steps", "50", "--eval_every_steps", "50", "--patience", "0",
+               "--validation_percent", "25",  # 60 of the 240 videos: enough for keep-best
                "--beam_direct_running_mode", "in_memory"]
     checkpoint_index = os.path.join(root, "checkpoints", "*", "ckpt-*.index")
     with open(log_path, "w") as log:

@@ -66,7 +66,7 @@ def test_each_kind_of_bad_example_is_named(tmp_path, bad, feature):
 def test_sampled_statistics_still_name_a_bad_share_of_the_videos(tmp_path, bad, feature):
     """--stats_sample_rate: statistics of a 25 % sample still show a defect that a share of the videos has.
     TFDV samples whole record batches; with batches of 10, 40 of the 42 hold bad videos, and missing all of
-    them has probability 0.75**40 = 1e-5. A single bad video can pass unseen: the README says so."""
+    them has probability 0.75**40 = 1e-5. A single bad video can pass unseen: docs/data.md says so."""
     path = str(tmp_path / "train0000.tfrecord")
     _write_bad_shard(path, [bad] * 400)
     stats = tfdv.generate_statistics_from_tfrecord(

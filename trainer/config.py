@@ -103,7 +103,8 @@ class TrainerConfig:
                                    "small training set are few steps (the recipes use 300; default %(default)s)")
     validation_percent: float = setting(
         10.0, "keep-best: share of the training videos (by id hash) held out to pick the best step; 0 = no "
-        "keep-best, train all steps and export the last weights (default %(default)s)")
+        "keep-best, train all steps and export the last weights, as when the share is fewer than 50 videos "
+        "(default %(default)s)")
     eval_every_steps: int = setting(0, "keep-best: validation GAP interval in steps (default: about once an "
                                     "epoch, at most every 1000)")
     patience: int = setting(5, "keep-best: stop after this many validation evaluations without a better GAP; "

@@ -3,6 +3,7 @@ trainer/signatures.py.
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 
@@ -101,12 +102,30 @@ def validation_input_fn(file_pattern, data_accessor, tf_transform_output, config
                     part="validation", num_epochs=1).take(config.validation_batches).cache()
 
 
-def count_examples(file_patterns) -> int:
-    """Records in the (GZIP) TFRecord files TFX hands the Trainer: the train split's size for --num_epochs."""
+def count_examples(file_patterns, at_most: int = 0) -> int:
+    """Records in the (GZIP) TFRecord files TFX hands the Trainer: the train split's size for --num_epochs.
+    at_most > 0 stops counting there (enough to know the split is not small)."""
     files = sorted(f for pattern in file_patterns for f in tf.io.gfile.glob(pattern))
     dataset = tf.data.TFRecordDataset(files, compression_type=record_batches.compression_of(files),
                                       num_parallel_reads=4)
+    if at_most:
+        dataset = dataset.take(at_most)
     return int(dataset.reduce(tf.constant(0, tf.int64), lambda count, _: count + 1).numpy())
+
+
+def keep_best_for_the_data(fn_args, config: TrainerConfig):
+    """(config, why keep-best is off or None): config with validation_percent 0 when the validation split
+    would hold too few videos to select a step on (keep_best.MIN_VALIDATION_VIDEOS)."""
+    if config.validation_percent <= 0:
+        return config, None
+    enough = int(keep_best.MIN_VALIDATION_VIDEOS * 100 / config.validation_percent) + 1
+    videos = count_examples(fn_args.train_files, at_most=enough)
+    if not keep_best.validation_too_small(videos, config.validation_percent):
+        return config, None
+    reason = (f"off: {config.validation_percent:g} % of {videos} training videos is fewer than "
+              f"{keep_best.MIN_VALIDATION_VIDEOS} to select a step on; every step trains on all of them")
+    logging.warning("Keep-best %s", reason)
+    return dataclasses.replace(config, validation_percent=0.0), reason
 
 
 def total_train_steps(fn_args, config: TrainerConfig):
@@ -177,7 +196,10 @@ def _train_and_export(fn_args, config: TrainerConfig, tuned, strategy, role: Wor
     model_run_dir = role.output_path(fn_args.model_run_dir, "model_run")
     keras.utils.set_random_seed(config.seed)
     tf_transform_output = tft.TFTransformOutput(fn_args.transform_output)
+    config, keep_best_off = keep_best_for_the_data(fn_args, config)
     model, state = _fit(fn_args, config, tuned, strategy, role, tf_transform_output, model_run_dir)
+    if keep_best_off:
+        state["keep_best"] = keep_best_off
     _export(fn_args, config, model, state, strategy, role, tf_transform_output, model_run_dir)
 
 
