@@ -610,7 +610,9 @@ def flink_cost_section(results) -> List[str]:
         "StatisticsGen + Transform; \"per 1,000\" is the slope between the two sizes; one Beam job is a "
         "one-element job timed alone (the fixed cost every stage pays). Where the two sizes' times differ "
         "by less than run-to-run noise, the slope is noise too (it can come out negative): at such sizes the "
-        "fixed cost is the whole story.",
+        "fixed cost is the whole story."
+        + "".join(f" The {dict(FLINK_ENGINES).get(engine, engine)} row was measured again alone ({day[:10]}): other "
+                  "work on the machine had slowed its first run." for engine, day in cost.get("remeasured", {}).items()),
         "",
         *table(["engine", "one Beam job", f"data stages, {number(sizes[0])} videos",
                 f"{number(sizes[-1])} videos", "data stages per 1,000 more", "ExampleGen / 1,000",
