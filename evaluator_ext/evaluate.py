@@ -20,7 +20,7 @@ import yt8m_tfx  # noqa: F401  (TF_USE_LEGACY_KERAS before tensorflow loads)
 import numpy as np
 
 from yt8m_tfx import metrics_math
-from trainer.signatures import PROBABILITIES_OUTPUT, SERVING_SIGNATURE, TRANSFORM_FEATURES_SIGNATURE
+from trainer.signatures import SERVING_SIGNATURE, TRANSFORM_FEATURES_SIGNATURE
 from yt8m_tfx import features, record_batches
 
 
@@ -52,17 +52,16 @@ class StreamingMetrics:
 def evaluate(model_dir: str, eval_data_pattern: str, batch_size: int = 512, top_k: int = features.TOP_K) -> dict:
     """Scores and labels both come from the model's own signatures — the ones the Evaluator uses — so the
     records are parsed exactly as there, video- or frame-level alike."""
-    from inference.predict import load_signatures, matching_files
+    from inference.predict import load_signatures, matching_files, scored_batches
     files = matching_files(eval_data_pattern, "eval_data_pattern")
     serve, transform_features = load_signatures(model_dir, SERVING_SIGNATURE, TRANSFORM_FEATURES_SIGNATURE)
     metrics = StreamingMetrics(top_k)
     started = time.time()
-    for batch in record_batches.record_batches(files, batch_size):
-        labels = transform_features(examples=batch)[features.LABELS_MULTI_HOT_KEY].numpy()
+    for _, probabilities, labels in scored_batches(serve, transform_features, files, batch_size):
         if not labels.any() and not metrics.videos:
             raise ValueError(f"{files[0]}: the first videos have no labels; evaluation needs labelled shards "
                              "(for label-less test shards use inference.predict)")
-        metrics.add(serve(examples=batch)[PROBABILITIES_OUTPUT].numpy(), labels)
+        metrics.add(probabilities, labels)
     result = metrics.result()
     result["seconds"] = time.time() - started
     result["videos_per_second"] = result["example_count"] / max(result["seconds"], 1e-9)

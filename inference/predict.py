@@ -51,6 +51,16 @@ def load_signatures(model_dir: str, *names: str):
     return [model.signatures[name] for name in names]
 
 
+def scored_batches(serve, transform_features, files, batch_size: int, max_records=None):
+    """(serialized batch, probabilities [B, C], multi-hot labels [B, C]) over the record files, both from the
+    model's own signatures (parsed as the Evaluator parses them): the loop of the evaluation CLI and the run
+    report."""
+    for batch in record_batches.record_batches(files, batch_size, record_batches.compression_of(files),
+                                               max_records):
+        labels = transform_features(examples=batch)[features.LABELS_MULTI_HOT_KEY].numpy()
+        yield batch, serve(examples=batch)[PROBABILITIES_OUTPUT].numpy(), labels
+
+
 def model_vocabulary(serve):
     """The class names of the model's release, known from its output size (a model of the 2017 release
     has 4,716 outputs); a clear error for a release whose vocabulary the project does not ship."""

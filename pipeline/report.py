@@ -110,20 +110,18 @@ def score_eval_split(signatures, example_files: Sequence[str], max_videos: int, 
     """(videos scored, per-class AP, positives per class, example videos) of the model on the records.
     signatures: the model's (serving, top-k, transform_features) signatures; batch_size: videos per call
     at most (record_batches: frame-level batches are smaller)."""
-    from yt8m_tfx import metrics_math
-    from trainer.signatures import PROBABILITIES_OUTPUT, VIDEO_ID_OUTPUT
-    from yt8m_tfx import features, record_batches
+    from inference.predict import scored_batches
+    from trainer.signatures import VIDEO_ID_OUTPUT
+    from yt8m_tfx import features, metrics_math
     serve, top_k, transform_features = signatures
-    compression = record_batches.compression_of(example_files)
     state, videos, examples = metrics_math.MapState(), 0, []
 
     def name(class_id):
         info = vocabulary[class_id] if vocabulary else None
         return info.name if info and info.name else f"class {class_id}"
 
-    for batch in record_batches.record_batches(example_files, batch_size, compression, max_videos):
-        labels = transform_features(examples=batch)[features.LABELS_MULTI_HOT_KEY].numpy()
-        probabilities = serve(examples=batch)[PROBABILITIES_OUTPUT].numpy()
+    for batch, probabilities, labels in scored_batches(serve, transform_features, example_files, batch_size,
+                                                       max_videos):
         state.add_videos(probabilities, labels, features.TOP_K)
         if len(examples) < EXAMPLE_VIDEOS:
             ids = top_k(examples=batch[:EXAMPLE_VIDEOS])[VIDEO_ID_OUTPUT].numpy().reshape(-1)

@@ -21,6 +21,7 @@ from trainer.models.video_level import KERAS_PACKAGE
 DEFAULT_MEMBERS = "MoeModel,MlpModel"
 MEMBER_LOGITS_ATTRIBUTE = "_yt8m_member_logits"
 MEMBER_SUFFIX = "_member"
+MEMBER_MODEL_ATTRIBUTE = "_yt8m_member_model"  # on each member's sub-model: the --model name it was built as
 
 
 @keras.utils.register_keras_serializable(package=KERAS_PACKAGE)
@@ -52,6 +53,7 @@ def ensemble_model(input_sizes: Mapping[str, int], num_classes: int, hparams: Ma
         repeat = names[:index].count(name)
         logits_model = keras.Model(member.inputs, member.get_layer("predictions").input,
                                    name=name + (f"_{repeat + 1}" if repeat else "") + MEMBER_SUFFIX)
+        setattr(logits_model, MEMBER_MODEL_ATTRIBUTE, name)
         member_logits.append(logits_model(inputs))
     outputs = MeanOfSigmoids(name="predictions")(member_logits)
     return keras.Model(inputs=inputs, outputs=outputs, name="EnsembleModel")
@@ -60,11 +62,8 @@ def ensemble_model(input_sizes: Mapping[str, int], num_classes: int, hparams: Ma
 def rate_multipliers(model: keras.Model, learning_rate: float) -> List[Tuple[list, float]]:
     """[(a member's variables, its own default rate / learning_rate)] for an ensemble; [] for other models."""
     from trainer.models import default_learning_rate as member_rate
-    members = [layer for layer in model.layers
-               if isinstance(layer, keras.Model) and layer.name.endswith(MEMBER_SUFFIX)]
-    # "MoeModel_member" / "MoeModel_2_member" -> MoeModel
-    return [(m.trainable_variables, member_rate(m.name[:-len(MEMBER_SUFFIX)].split("_")[0]) / learning_rate)
-            for m in members]
+    return [(layer.trainable_variables, member_rate(getattr(layer, MEMBER_MODEL_ATTRIBUTE)) / learning_rate)
+            for layer in model.layers if getattr(layer, MEMBER_MODEL_ATTRIBUTE, None)]
 
 
 def member_names(hparams: Mapping):
