@@ -68,9 +68,9 @@ def ingest_mode(args) -> str:
     return configs.FRAME_LEVEL_INGEST if args.frame_features else configs.INGEST
 
 
-def add_setting_flags(groups, config_class):
+def add_setting_flags(parser: argparse.ArgumentParser, groups: dict, config_class):
     """A flag for each setting config_class declares (trainer/config.setting): the one declaration of its
-    name, type, default and help."""
+    name, type, default and help. groups: the parser's argument groups by title, added to as needed."""
     for _, flag, declared in flag_settings(config_class):
         default = declared["flag_default"]
         kwargs = dict(default=default, help=declared["help"])
@@ -82,15 +82,15 @@ def add_setting_flags(groups, config_class):
             kwargs.update(type=int)
         if declared["choices"]:
             kwargs.update(choices=declared["choices"])
-        group = groups.get(declared["group"]) or groups.setdefault(
-            declared["group"], groups["_parser"].add_argument_group(declared["group"]))
-        group.add_argument(f"--{flag}", **kwargs)
+        if declared["group"] not in groups:
+            groups[declared["group"]] = parser.add_argument_group(declared["group"])
+        groups[declared["group"]].add_argument(f"--{flag}", **kwargs)
 
 
 def add_training_flags(parser: argparse.ArgumentParser):
     from trainer.config import FEATURE_FLAGS, TRAINING_FLAGS, TUNING_FLAGS, TrainerConfig, TuningConfig
-    groups = {"_parser": parser}
-    add_setting_flags(groups, TrainerConfig)
+    groups = {}
+    add_setting_flags(parser, groups, TrainerConfig)
     data, model = groups[FEATURE_FLAGS], groups[TRAINING_FLAGS]
     data.add_argument("--dataset", choices=sorted(features.RELEASES), default=None,
                       help="YouTube-8M release: yt8m-2018 (`id`, 3,862 classes) or yt8m-2017 (`video_id`, 4,716 "
@@ -119,7 +119,7 @@ def add_training_flags(parser: argparse.ArgumentParser):
         "--tune", type=parse_bool, nargs="?", const=True, default=False,
         help="add the Tuner stage: search learning rate, L2 penalty (and MoE mixtures) on the validation split, "
              "then train with the best")
-    add_setting_flags(groups, TuningConfig)
+    add_setting_flags(parser, groups, TuningConfig)
 
 
 def _settings_from_flags(args, config_class):
