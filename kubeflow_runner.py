@@ -79,7 +79,7 @@ def pipeline_dataset(args) -> str:
     from yt8m_tfx import features
     if uris.is_uri(args.train_data_pattern):
         print(f"--dataset not given: compiling for {features.DEFAULT_DATASET} (data on {args.train_data_pattern} "
-              f"is not read at compile time; pass --dataset=yt8m-2017 for the 2017 release)")
+              f"is not read at compile time; pass --dataset=yt8m-2017 or yt8m-2016 for an older release)")
         return features.DEFAULT_DATASET
     from pipeline.data_checks import detect_dataset
     return detect_dataset([args.train_data_pattern, args.eval_data_pattern], args.frame_features)

@@ -4,6 +4,9 @@ With no data flags it writes a small synthetic YouTube-8M dataset into the pipel
 `python local_runner.py` works on a fresh machine. Real data:
   python local_runner.py --train_data_pattern='/data/yt8m/train*.tfrecord' \
                          --eval_data_pattern='/data/yt8m/validate*.tfrecord' --model=MoeModel
+or the starter code's train.py command as its README writes it (the model is evaluated on the training
+shards when no --eval_data_pattern is given):
+  python local_runner.py --train_data_pattern='/data/yt8m/train*.tfrecord' --train_dir=$MODEL_DIR/logistic_model
 """
 from __future__ import annotations
 
@@ -13,6 +16,8 @@ import sys
 import time
 
 import yt8m_tfx  # noqa: F401  (TF_USE_LEGACY_KERAS=1 for this process and its Beam workers)
+from yt8m_tfx import command_line
+from yt8m_tfx.command_line import UserError
 
 
 def build_parser():
@@ -21,7 +26,9 @@ def build_parser():
     data = p.add_argument_group("data (like the starter code)")
     data.add_argument("--data_dir", help="directory holding train*.tfrecord and validate*.tfrecord")
     data.add_argument("--train_data_pattern", help="glob of training shards (overrides --data_dir)")
-    data.add_argument("--eval_data_pattern", help="glob of evaluation shards (overrides --data_dir)")
+    data.add_argument("--eval_data_pattern", help="glob of evaluation shards (overrides --data_dir; default with "
+                                                  "--train_data_pattern: the training shards, as the seed's eval.py "
+                                                  "can be run on them)")
     data.add_argument("--inference_data_pattern",
                       help="glob of shards to predict (default: the eval split), e.g. test*.tfrecord")
     data.add_argument("--synthetic_videos", type=int, default=2000,
@@ -32,9 +39,13 @@ def build_parser():
     run = p.add_argument_group("pipeline")
     run.add_argument("--pipeline_name", default=configs.PIPELINE_NAME,
                      help="the pipeline's name in ML Metadata (default %(default)s)")
-    run.add_argument("--pipeline_root", default=configs.default_pipeline_root(),
-                     help="where artifacts, logs, checkpoints and the ML Metadata sqlite file go; a local folder "
-                          "(default ./tfx_output)")
+    root = run.add_mutually_exclusive_group()
+    root.add_argument("--pipeline_root",
+                      help="where artifacts, logs, checkpoints and the ML Metadata sqlite file go; a local folder "
+                           f"(default ./{os.path.basename(configs.default_pipeline_root())})")
+    root.add_argument("--train_dir", help="the starter code's name for --pipeline_root: this run's training state "
+                                          "and models go there, and evaluator_ext.evaluate / inference.predict "
+                                          "--train_dir find the newest model in it")
     run.add_argument("--serving_model_dir", help="Pusher destination (default <pipeline_root>/serving_model)")
     run.add_argument("--disable_cache", action="store_true",
                      help="re-run every component even if its inputs and code did not change")
@@ -48,10 +59,13 @@ def build_parser():
 
 
 def parse_args(argv=None):
-    return build_parser().parse_args(argv)
+    from pipeline import configs
+    args = build_parser().parse_args(argv)
+    args.pipeline_root = args.pipeline_root or args.train_dir or configs.default_pipeline_root()
+    return args
 
 
-PATH_FLAGS = ("pipeline_root", "serving_model_dir", "data_dir", "train_data_pattern", "eval_data_pattern",
+PATH_FLAGS = ("pipeline_root", "train_dir", "serving_model_dir", "data_dir", "train_data_pattern", "eval_data_pattern",
               "inference_data_pattern")
 
 
@@ -71,10 +85,13 @@ def absolute_path_flags(args):
 
 def resolve_data_patterns(args, say=print):
     """(train pattern, eval pattern); generates synthetic data when none was given."""
-    if args.train_data_pattern or args.eval_data_pattern:
-        if not (args.train_data_pattern and args.eval_data_pattern):
-            sys.exit("error: give both --train_data_pattern and --eval_data_pattern")
-        return args.train_data_pattern, args.eval_data_pattern
+    if args.eval_data_pattern and not args.train_data_pattern:
+        raise UserError(f"--eval_data_pattern={args.eval_data_pattern}: give --train_data_pattern too")
+    if args.train_data_pattern:
+        if not args.eval_data_pattern:
+            say("No --eval_data_pattern: evaluating on the training shards (as the seed's eval.py on them); "
+                "give held-out shards for a fair GAP")
+        return args.train_data_pattern, args.eval_data_pattern or args.train_data_pattern
     from pipeline import configs
     data_dir = args.data_dir
     if not data_dir:
@@ -105,13 +122,14 @@ def main(argv=None):
     try:  # a wrong Beam setting or a cluster that is not up stops here, before any data is written
         beam_presets.check_engine_reachable(beam_presets.args_from_flags(args))
     except (ValueError, RuntimeError) as error:
-        sys.exit(f"error: {error}")
+        raise UserError(str(error)) from error
     from pipeline import run_lock
     from pipeline.console import RunConsole
     with run_lock.hold(args.pipeline_root):  # a second run on this root is refused, not interleaved
         # Everything but component/progress lines and the summary goes to <root>/logs (unless --verbose).
         with RunConsole(os.path.join(args.pipeline_root, "logs"), verbose=args.verbose) as console:
             run(args, say=console.line)
+    return 0
 
 
 def run(args, say=print):
@@ -175,4 +193,4 @@ def write_run_report(pipeline_root: str, say=print):
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(command_line.run_tool(main))

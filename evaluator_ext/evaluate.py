@@ -1,12 +1,13 @@
 """Standalone evaluation of an exported yt8m-tfx model on labelled shards, like the starter code's eval.py.
 
-  python -m evaluator_ext.evaluate --model_dir=tfx_output/serving_model \
+  python -m evaluator_ext.evaluate --train_dir=tfx_output \
       --eval_data_pattern='/data/yt8m/validate*.tfrecord' [--output_json=metrics.json]
 
 Prints hit@1, PERR, MAP and GAP computed by yt8m_tfx.metrics_math — the same code as the pipeline's
 Evaluator, so the numbers agree with it on the same videos. Memory stays bounded: per batch only the top-k
 (score, is positive) pairs are kept (GAP and MAP switch to score bins past ~10M pairs, reporting the bound).
---model_dir may be a SavedModel or a Pusher destination with numbered versions (the newest is used).
+--train_dir is a pipeline root (the newest model trained or pushed under it is used); --model_dir names one
+model instead: a SavedModel or a Pusher destination with numbered versions (the newest is used).
 """
 from __future__ import annotations
 
@@ -16,12 +17,18 @@ import sys
 import time
 
 import yt8m_tfx  # noqa: F401  (TF_USE_LEGACY_KERAS before tensorflow loads)
+from yt8m_tfx import command_line
+
+if __name__ == "__main__":  # before the imports below load TensorFlow
+    command_line.import_tensorflow_quietly(command_line.wants_verbose(None))
 
 import numpy as np
 
 from yt8m_tfx import metrics_math
 from trainer.signatures import SERVING_SIGNATURE, TRANSFORM_FEATURES_SIGNATURE
 from yt8m_tfx import features, record_batches
+from inference.predict import (add_model_flags, add_seed_model_flags, check_seed_model_flags, matching_files,
+                               model_dir_from_flags)
 
 
 class StreamingMetrics:
@@ -59,8 +66,9 @@ def evaluate(model_dir: str, eval_data_pattern: str, batch_size: int = 512, top_
     started = time.time()
     for _, probabilities, labels in scored_batches(serve, transform_features, files, batch_size):
         if not labels.any() and not metrics.videos:
-            raise ValueError(f"{files[0]}: the first videos have no labels; evaluation needs labelled shards "
-                             "(for label-less test shards use inference.predict)")
+            raise command_line.UserError(
+                f"--eval_data_pattern={eval_data_pattern}: the first videos ({files[0]}) have no labels; evaluation "
+                "needs labelled shards (for label-less test shards use inference.predict)")
         metrics.add(probabilities, labels)
     result = metrics.result()
     result["seconds"] = time.time() - started
@@ -70,15 +78,18 @@ def evaluate(model_dir: str, eval_data_pattern: str, batch_size: int = 512, top_
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--model_dir", required=True)
+    add_model_flags(p)
     p.add_argument("--eval_data_pattern", required=True)
     p.add_argument("--batch_size", type=int, default=512,
                    help="videos per model call at most; fewer for big (frame-level) records: "
                         f"{record_batches.BATCH_BYTES // 2**20} MiB of records a batch")
     p.add_argument("--top_k", type=int, default=features.TOP_K)
     p.add_argument("--output_json", default="", help="also write the metrics here")
+    add_seed_model_flags(p)
+    command_line.add_verbose_flag(p)
     args = p.parse_args(argv)
-    result = evaluate(args.model_dir, args.eval_data_pattern, args.batch_size, args.top_k)
+    check_seed_model_flags(args, matching_files(args.eval_data_pattern, "eval_data_pattern"))
+    result = evaluate(model_dir_from_flags(args), args.eval_data_pattern, args.batch_size, args.top_k)
     print(f"{result['example_count']} videos: hit@1 {result['hit_at_one']:.4f}  PERR {result['perr']:.4f}  "
           f"MAP {result['map']:.4f}  GAP {result['gap']:.4f}  ({result['videos_per_second']:.0f} videos/s)")
     if args.output_json:
@@ -89,4 +100,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(command_line.run_tool(main))

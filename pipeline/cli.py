@@ -11,6 +11,7 @@ from pipeline import configs
 from trainer.config import flag_settings
 from transform.normalization import DEFAULT_INPUT_NORMALIZATION, INPUT_NORMALIZATIONS
 from yt8m_tfx import features
+from yt8m_tfx.command_line import parse_bool
 
 
 class FlagFileParser(argparse.ArgumentParser):
@@ -24,15 +25,6 @@ class FlagFileParser(argparse.ArgumentParser):
     def convert_arg_line_to_args(self, arg_line):
         line = arg_line.split(" #", 1)[0].strip()
         return [] if not line or line.startswith("#") else [line]
-
-
-def parse_bool(value: str) -> bool:
-    """Accepts the starter code's spelling `--frame_features=True` as well as a bare flag."""
-    if value.lower() in ("1", "true", "yes"):
-        return True
-    if value.lower() in ("0", "false", "no"):
-        return False
-    raise argparse.ArgumentTypeError(f"expected true/false, got {value!r}")
 
 
 def parse_hparam(text: str):
@@ -92,9 +84,10 @@ def add_training_flags(parser: argparse.ArgumentParser):
     groups = {}
     add_setting_flags(parser, groups, TrainerConfig)
     data, model = groups[FEATURE_FLAGS], groups[TRAINING_FLAGS]
-    data.add_argument("--dataset", choices=sorted(features.RELEASES), default=None,
-                      help="YouTube-8M release: yt8m-2018 (`id`, 3,862 classes) or yt8m-2017 (`video_id`, 4,716 "
-                           "classes, the starter code's); default: detected from the first train record")
+    data.add_argument("--dataset", choices=list(features.RELEASES), default=None,
+                      help="YouTube-8M release: yt8m-2018 (`id`, 3,862 classes), yt8m-2017 (`video_id`, 4,716 "
+                           "classes) or yt8m-2016 (`video_id`, 4,800 classes, `inc3` frames without audio: the "
+                           "seed README's); default: detected from the first train record")
     data.add_argument("--normalize_frames", action="store_true",
                       help="frame-level: z-score each frame feature dimension (tf.Transform statistics)")
     data.add_argument("--input_normalization", default=DEFAULT_INPUT_NORMALIZATION,

@@ -14,6 +14,8 @@ import sys
 import time
 from typing import Optional, TextIO
 
+from yt8m_tfx.command_line import UserError
+
 # On a non-terminal (CI, a file) the progress line is printed at most this often.
 PLAIN_PROGRESS_SECONDS = 30.0
 
@@ -131,7 +133,8 @@ class RunConsole:
             os.close(fd)
         self._out.close()
         self.active = False
-        if exc is not None and not isinstance(exc, SystemExit):  # sys.exit prints its own message
+        # sys.exit and the entry point (a UserError, yt8m_tfx/command_line.py) print their own message.
+        if exc is not None and not isinstance(exc, (SystemExit, UserError)):
             running = self._handler.running
             print(f"\nFAILED{f' in {running}' if running else ''}: {type(exc).__name__}: {exc}", file=sys.stderr)
         print(f"Full log: {self.log_path}")

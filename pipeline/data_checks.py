@@ -19,12 +19,14 @@ from typing import Iterable, Iterator, List, Optional, Tuple
 import google_crc32c
 import tensorflow as tf
 
+from yt8m_tfx.command_line import UserError
+
 HEADER_BYTES = 12   # uint64 length + uint32 masked crc of the length
 FOOTER_BYTES = 4    # uint32 masked crc of the data
 
 
-class InputDataError(ValueError):
-    pass
+class InputDataError(UserError):
+    """Input shards the pipeline cannot use (missing, damaged, unlabelled, of no or of mixed releases)."""
 
 
 def masked_crc32c(data: bytes) -> int:
@@ -117,22 +119,29 @@ def check_shards(patterns: Iterable[str]) -> List[str]:
 
 
 def first_record_features(path: str, frame_level: bool):
-    """Feature names of the file's first tf.Example (frame-level: SequenceExample context); None when empty."""
+    """Feature names of the file's first tf.Example (frame-level: SequenceExample context and feature lists);
+    None when the file is empty."""
     for record in tf.data.TFRecordDataset([path]).take(1):
         if frame_level:
-            return set(tf.train.SequenceExample.FromString(record.numpy()).context.feature)
+            example = tf.train.SequenceExample.FromString(record.numpy())
+            return set(example.context.feature) | set(example.feature_lists.feature_list)
         return set(tf.train.Example.FromString(record.numpy()).features.feature)
     return None
 
 
-def release_of_features(names, where: str) -> str:
-    """The release whose video-id feature is among `names` (yt8m_tfx.features.RELEASES)."""
+def release_of_features(names, where: str, frame_level: bool = False) -> str:
+    """The release (yt8m_tfx.features.RELEASES) whose video id feature and every feature at the level are among
+    `names`: 2016 and 2017 share `video_id` and differ in their embeddings."""
     from yt8m_tfx import features
-    found = [release.name for release in features.RELEASES.values() if release.id_key in names]
+    level = "frame-level" if frame_level else "video-level"
+    found = [release.name for release in features.RELEASES.values()
+             if release.id_key in names and set(release.feature_sizes(frame_level)) <= set(names)]
     if len(found) != 1:
-        expected = " or ".join(f"'{r.id_key}' ({r.name})" for r in features.RELEASES.values())
-        raise InputDataError(f"{where} matches no YouTube-8M release: its first record has features "
-                             f"{sorted(names)}, expected exactly one video id feature, {expected}")
+        expected = "; ".join(f"{r.name}: {', '.join([r.id_key, *r.feature_sizes(frame_level)])}"
+                             for r in features.RELEASES.values())
+        raise InputDataError(f"{where} matches {'no' if not found else 'more than one'} YouTube-8M release as "
+                             f"{level} data: its first record has {', '.join(sorted(names))}; expected one of "
+                             f"({expected})")
     return found[0]
 
 
@@ -144,14 +153,14 @@ def detect_dataset(patterns, frame_level: bool, requested: str | None = None) ->
         matched = sorted(tf.io.gfile.glob(pattern))
         names = first_record_features(matched[0], frame_level) if matched else None
         if names is not None:
-            found[pattern] = release_of_features(names, f"{matched[0]} (from {pattern!r})")
+            found[pattern] = release_of_features(names, f"{matched[0]} (from {pattern!r})", frame_level)
     releases = sorted(set(found.values()))
     if len(releases) > 1:
         raise InputDataError("input data mixes YouTube-8M releases: " + ", ".join(
             f"{pattern!r} is {release}" for pattern, release in found.items()))
     if requested and releases and releases[0] != requested:
-        raise InputDataError(f"--dataset={requested} but the data is {releases[0]} (its records' video id "
-                             f"feature); drop --dataset to detect it")
+        raise InputDataError(f"--dataset={requested} but the data is {releases[0]} (its records' video id and "
+                             f"features); drop --dataset to detect it")
     from yt8m_tfx import features
     return releases[0] if releases else (requested or features.DEFAULT_DATASET)
 

@@ -21,6 +21,7 @@ import sys
 from typing import List
 
 import yt8m_tfx  # noqa: F401  (TF_USE_LEGACY_KERAS=1 before tensorflow loads)
+from yt8m_tfx import command_line
 
 
 def localhost_tf_configs(workers: int) -> List[str]:
@@ -44,8 +45,8 @@ def newest_trainer_execution(pipeline_root: str):
     trainer_types = [t for t in (store.get_execution_types() if store else []) if t.name.endswith("Trainer")]
     executions = [e for t in trainer_types for e in store.get_executions_by_type(t.name)]
     if not executions:
-        raise SystemExit(f"{pipeline_root} has no Trainer execution: run the pipeline there first "
-                         "(local_runner.py), then launch workers on it.")
+        raise command_line.UserError(f"--pipeline_root={pipeline_root}: no Trainer execution there; run the "
+                                     "pipeline there first (local_runner.py), then launch workers on it")
     execution = max(executions, key=lambda e: (e.create_time_since_epoch, e.id))
     inputs = {}
     for event in store.get_events_by_execution_ids([execution.id]):
@@ -91,6 +92,7 @@ def main(argv=None):
     p.add_argument("--output_dir", required=True, help="serving_model/, model_run/ and checkpoints/ go here")
     p.add_argument("--train_steps", type=int, default=0, help="default: the pipeline Trainer's")
     p.add_argument("--start_new_model", action="store_true", help="ignore checkpoints in --output_dir")
+    command_line.add_verbose_flag(p)
     args = p.parse_args(argv)
     from absl import logging
     logging.set_verbosity(logging.INFO)  # this worker's log: its role, progress lines, resume
@@ -98,7 +100,8 @@ def main(argv=None):
                           args.train_steps, args.start_new_model)
     from trainer.run_fn import run_fn
     run_fn(fn_args)
+    return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(command_line.run_tool(main))

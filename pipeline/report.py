@@ -23,6 +23,7 @@ import sys
 from typing import Dict, List, Optional, Sequence
 
 import yt8m_tfx  # noqa: F401  (TF_USE_LEGACY_KERAS before tensorflow loads)
+from yt8m_tfx import command_line
 
 import numpy as np
 
@@ -150,7 +151,8 @@ def collect(pipeline_root: str, max_videos: int = 20000) -> ReportData:
     model_run = outputs.latest_artifact_uri(pipeline_root, "ModelRun")
     examples = outputs.latest_artifact_uri(pipeline_root, "Examples", producer=configs.EXAMPLE_GEN_IDS)
     if not (evaluation and model and examples):
-        raise FileNotFoundError(f"{pipeline_root} has no evaluated model yet (run the pipeline first)")
+        raise command_line.UserError(f"--pipeline_root={pipeline_root}: no evaluated model there yet (run the "
+                                     "pipeline there first)")
     signatures = load_signatures(os.path.join(model, "Format-Serving"), SERVING_SIGNATURE, TOP_K_SIGNATURE,
                                  TRANSFORM_FEATURES_SIGNATURE)
     release = features.release_for_num_classes(signatures[0].structured_outputs[PROBABILITIES_OUTPUT].shape[-1])
@@ -319,14 +321,11 @@ def main(argv=None) -> int:
     p.add_argument("--pipeline_root", required=True)
     p.add_argument("--max_videos", type=int, default=20000,
                    help="eval videos scored for the per-class AP and examples (default %(default)s)")
+    command_line.add_verbose_flag(p)
     args = p.parse_args(argv)
-    try:
-        print(f"wrote {write_report(args.pipeline_root, args.max_videos)}")
-    except FileNotFoundError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
+    print(f"wrote {write_report(args.pipeline_root, args.max_videos)}")
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(command_line.run_tool(main))

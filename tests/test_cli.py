@@ -4,6 +4,7 @@ import argparse
 import pytest
 
 from pipeline import cli
+from yt8m_tfx import command_line
 
 
 def _parse(*argv):
@@ -32,7 +33,7 @@ def test_malformed_flags_are_errors():
     with pytest.raises(argparse.ArgumentTypeError):
         cli.parse_hparam("no_equals_sign")
     with pytest.raises(argparse.ArgumentTypeError):
-        cli.parse_bool("maybe")
+        command_line.parse_bool("maybe")
 
 
 def _parser():

@@ -1,3 +1,5 @@
+import os
+
 import numpy as np
 import pytest
 
@@ -32,11 +34,30 @@ def test_merge_shards_writes_one_header(tmp_path):
 
 def test_predict_cli_reports_missing_inputs_clearly(tmp_path):
     from inference import predict
-    with pytest.raises(FileNotFoundError, match="no files match"):
+    from yt8m_tfx.command_line import UserError
+    with pytest.raises(UserError, match=f"^--input_data_pattern={tmp_path}/none\\*.tfrecord: no file matches it$"):
         predict.predict_to_csv(str(tmp_path), str(tmp_path / "none*.tfrecord"), str(tmp_path / "o.csv"))
     (tmp_path / "x.tfrecord").write_bytes(b"")
-    with pytest.raises(FileNotFoundError, match="no SavedModel"):
+    with pytest.raises(UserError, match=f"^--model_dir={tmp_path}: no SavedModel"):
         predict.predict_to_csv(str(tmp_path), str(tmp_path / "x*.tfrecord"), str(tmp_path / "o.csv"))
+    with pytest.raises(UserError, match=f"^--train_dir={tmp_path}: no model trained or pushed under it"):
+        predict.newest_model_in_train_dir(str(tmp_path))
+
+
+def test_train_dir_finds_the_newest_model_trained_or_pushed_under_it(tmp_path):
+    """A pipeline root holds Trainer outputs and Pusher versions (and Transform's graph, which is no model)."""
+    from inference import predict
+    paths = ["Transform/transform_graph/5/transform_fn", "Trainer/model/6/Format-Serving",
+             "serving_model/1700000000", "Trainer/model/9/Format-Serving"]
+    for age, path in enumerate(paths):
+        (tmp_path / path).mkdir(parents=True)
+        (tmp_path / path / "saved_model.pb").write_bytes(b"")
+        os.utime(tmp_path / path / "saved_model.pb", (1_000_000 + age, 1_000_000 + age))
+    assert predict.newest_model_in_train_dir(str(tmp_path)) == str(tmp_path / "Trainer/model/9/Format-Serving")
+    os.utime(tmp_path / paths[2] / "saved_model.pb", (2_000_000, 2_000_000))
+    assert predict.newest_model_in_train_dir(str(tmp_path)) == str(tmp_path / paths[2])
+    assert predict.newest_model_in_train_dir(str(tmp_path / "serving_model")) == str(tmp_path / paths[2])
+    assert predict.newest_model_in_train_dir(str(tmp_path / paths[1])) == str(tmp_path / paths[1])
 
 
 def test_scores_just_below_one_keep_their_order_instead_of_printing_as_1():

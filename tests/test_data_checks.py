@@ -2,6 +2,7 @@
 import os
 import shutil
 
+import numpy as np
 import pytest
 import tensorflow as tf
 
@@ -55,8 +56,8 @@ def _synthetic(directory, dataset, frame_level=False):
     return str(directory / "train*.tfrecord"), str(directory / "validate*.tfrecord")
 
 
-def test_release_is_detected_from_the_video_id_feature(tmp_path):
-    for dataset in ("yt8m-2018", "yt8m-2017"):
+def test_release_is_detected_from_the_video_id_and_feature_names(tmp_path):
+    for dataset in ("yt8m-2018", "yt8m-2017", "yt8m-2016"):
         for frame_level in (False, True):
             patterns = _synthetic(tmp_path / f"{dataset}{frame_level}", dataset, frame_level)
             assert detect_dataset(patterns, frame_level) == dataset
@@ -74,9 +75,28 @@ def test_mixed_mismatched_and_unknown_releases_are_clear_errors(tmp_path):
     with tf.io.TFRecordWriter(str(other)) as writer:
         writer.write(tf.train.Example(features=tf.train.Features(feature={
             "vid": tf.train.Feature(bytes_list=tf.train.BytesList(value=[b"x"]))})).SerializeToString())
-    with pytest.raises(InputDataError, match=r"matches no YouTube-8M release: .*\['vid'\].*'id' \(yt8m-2018\) "
-                                             r"or 'video_id' \(yt8m-2017\)"):
+    with pytest.raises(InputDataError, match=r"matches no YouTube-8M release as video-level data: its first record "
+                                             r"has vid; expected one of \(yt8m-2018: id, mean_rgb, mean_audio; "
+                                             r"yt8m-2017: video_id, mean_rgb, mean_audio; "
+                                             r"yt8m-2016: video_id, mean_inc3\)$"):
         detect_dataset([str(other)], False)
+
+
+def test_a_record_with_one_release_id_and_another_release_features_matches_none(tmp_path):
+    """2016 and 2017 share `video_id`: their embeddings tell them apart, and a record mixing them is refused."""
+    from yt8m_tfx.data import synthetic
+    mixed = tmp_path / "mixed.tfrecord"
+    with tf.io.TFRecordWriter(str(mixed)) as writer:  # 2018's id key with 2016's embedding
+        example = synthetic.video_level_example("x", [1], np.zeros(1024), dataset="yt8m-2016")
+        example.features.feature["id"].CopyFrom(example.features.feature.pop("video_id"))
+        writer.write(example.SerializeToString())
+    with pytest.raises(InputDataError, match="matches no YouTube-8M release as video-level data: its first record "
+                                             "has id, labels, mean_inc3;"):
+        detect_dataset([str(mixed)], False)
+    frames_2017 = _synthetic(tmp_path / "f", "yt8m-2017", True)[0]
+    with pytest.raises(InputDataError, match="matches no YouTube-8M release as video-level data: its first record "
+                                             "has labels, video_id;"):
+        detect_dataset([frames_2017], False)  # frame-level data read as video-level: no embeddings in context
 
 
 def test_real_2017_shards_and_their_label_less_test_shards_are_2017(tmp_path):

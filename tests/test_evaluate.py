@@ -24,5 +24,6 @@ def test_streaming_metrics_over_batches_equal_the_whole_array_numbers():
 
 
 def test_missing_files_are_a_clear_error(tmp_path):
-    with pytest.raises(FileNotFoundError, match="no files match"):
+    from yt8m_tfx.command_line import UserError
+    with pytest.raises(UserError, match=r"^--eval_data_pattern=.*none\*.tfrecord: no file matches it$"):
         evaluate.evaluate(str(tmp_path), str(tmp_path / "none*.tfrecord"))

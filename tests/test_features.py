@@ -26,8 +26,15 @@ def test_select_features_defaults_and_subsets():
 
 
 def test_select_features_rejects_unknown_names_clearly():
-    with pytest.raises(ValueError, match=r"Unknown video-level feature\(s\) \['rgb'\]"):
+    from yt8m_tfx.command_line import UserError
+    with pytest.raises(UserError, match=r"^--feature_names=mean_rgb,rgb: yt8m-2018 has no video-level feature rgb; "
+                                        r"its video-level features are mean_rgb, mean_audio$"):
         features.select_features("mean_rgb,rgb", frame_level=False)
+    with pytest.raises(UserError, match="yt8m-2018 has no frame-level feature inc3; its frame-level features are "
+                                        "rgb, audio"):
+        features.select_features("inc3", frame_level=True)
+    assert features.select_features("inc3", True, "yt8m-2016") == {"inc3": 1024}
+    assert features.select_features("", False, "yt8m-2016") == {"mean_inc3": 1024}
 
 
 def test_video_level_feature_spec_parses_a_release_style_example():
@@ -40,12 +47,22 @@ def test_video_level_feature_spec_parses_a_release_style_example():
     assert float(parsed["mean_audio"][0]) == -0.25
 
 
-def test_releases_differ_in_id_key_and_class_count_only():
+def test_releases_differ_in_id_key_class_count_and_embeddings():
     import pytest
-    assert {(r.id_key, r.num_classes) for r in features.RELEASES.values()} == {("id", 3862), ("video_id", 4716)}
+    assert {(r.id_key, r.num_classes, tuple(r.feature_sizes(False).items()))
+            for r in features.RELEASES.values()} == {
+        ("id", 3862, (("mean_rgb", 1024), ("mean_audio", 128))),
+        ("video_id", 4716, (("mean_rgb", 1024), ("mean_audio", 128))),
+        ("video_id", 4800, (("mean_inc3", 1024),))}
+    assert features.RELEASES["yt8m-2016"].feature_sizes(True) == {"inc3": 1024}
+    assert features.RELEASES["yt8m-2016"].visual_feature(False) == "mean_inc3"
     assert features.release_for_num_classes(4716).name == "yt8m-2017"
+    assert features.release_for_num_classes(4800).name == "yt8m-2016"
     assert features.release(features.DEFAULT_DATASET).num_classes == features.NUM_CLASSES
-    with pytest.raises(ValueError, match="unknown --dataset 'yt8m-2019'"):
+    assert features.record_bytes(False, dataset="yt8m-2016") == 4096
+    assert features.record_bytes(True, 300) == 300 * 1152
+    with pytest.raises(ValueError, match="^--dataset=yt8m-2019: no such YouTube-8M release; expected one of "
+                                         "yt8m-2018, yt8m-2017, yt8m-2016$"):
         features.release("yt8m-2019")
     with pytest.raises(ValueError, match="no YouTube-8M release has 10 classes"):
         features.release_for_num_classes(10)

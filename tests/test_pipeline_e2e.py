@@ -398,8 +398,10 @@ def test_real_2017_shards_end_to_end_with_label_less_test_shards(tmp_path):
     test_ids = [_video_id(e, False, "yt8m-2017") for path in test for e in _eval_examples(path)]
     assert sorted(rows) == sorted(test_ids) and len(set(test_ids)) == len(test_ids)
     from inference import predict  # no 2017 class names: asking for them is a clear error, not a wrong name
-    assert predict.main(["--model_dir", os.path.join(root, "serving_model"), "--input_data_pattern", test[0],
-                         "--output_file", str(tmp_path / "p.csv"), "--named_output_file", str(tmp_path / "n.csv")]) == 2
+    from yt8m_tfx import command_line
+    assert command_line.run_tool(predict.main, [
+        "--model_dir", os.path.join(root, "serving_model"), "--input_data_pattern", test[0],
+        "--output_file", str(tmp_path / "p.csv"), "--named_output_file", str(tmp_path / "n.csv")]) == 2
 
 
 def test_frame_level_2017_release_from_the_synthetic_default(tmp_path):

@@ -72,8 +72,10 @@ def test_page_embeds_every_chart_and_the_slice_numbers():
 
 
 def test_report_cli_on_an_empty_root_is_a_clear_error(tmp_path, capsys):
-    assert report.main(["--pipeline_root", str(tmp_path)]) == 1
-    assert "has no evaluated model yet" in capsys.readouterr().err
+    from yt8m_tfx import command_line
+    assert command_line.run_tool(report.main, ["--pipeline_root", str(tmp_path)]) == 2
+    assert capsys.readouterr().err == (f"error: --pipeline_root={tmp_path}: no evaluated model there yet (run the "
+                                       "pipeline there first)\n")
 
 
 @pytest.mark.parametrize("steps, every, expected", [(10, 5, [(5, 3.0), (10, 8.0)]), (7, 5, [(5, 3.0), (7, 6.5)])])

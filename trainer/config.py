@@ -48,8 +48,8 @@ class TrainerConfig:
     model: str = setting("LogisticModel", "the starter code's --model. Video-level: LogisticModel, MoeModel, "
                          "MlpModel, EnsembleModel; frame-level (with --frame_features): FrameLevelLogisticModel, "
                          "DbofModel, LstmModel, NetVLADModel, NeXtVLADModel (default %(default)s)")
-    feature_names: str = setting("", "comma-separated features, e.g. mean_rgb or rgb,audio (default: every "
-                                 "feature of the release at the chosen level)", group=FEATURE_FLAGS)
+    feature_names: str = setting("", "comma-separated features, e.g. mean_rgb or rgb,audio (2016 release: "
+                                 "mean_inc3 or inc3; default: every feature of the release at the chosen level)", group=FEATURE_FLAGS)
     frame_features: bool = setting(False, "frame-level SequenceExample input; needs a frame-level --model",
                                    group=FEATURE_FLAGS)
     dataset: str = features.DEFAULT_DATASET  # the release (features.RELEASES): id feature, class count
@@ -124,7 +124,7 @@ class TrainerConfig:
         check_top_score_exponent(self.top_score_exponent)
         check_class_prior_strength(self.class_prior_strength)
         check_class_frequency_exponent(self.class_frequency_exponent)
-        features.release(self.dataset)
+        features.select_features(self.feature_names, self.frame_features, self.dataset)  # a clear error early
         if self.learning_rate_schedule not in LEARNING_RATE_SCHEDULES:
             raise ValueError(f"--learning_rate_schedule must be one of {LEARNING_RATE_SCHEDULES}, "
                              f"got {self.learning_rate_schedule!r}")
@@ -136,12 +136,13 @@ class TrainerConfig:
             raise ValueError(f"--sample_frames must be in [0, --max_frames={self.max_frames}], "
                              f"got {self.sample_frames}")
         if self.frame_features:
-            batch_bytes = features.frame_batch_bytes(self.batch_size, self.model_frames)
+            sizes = features.feature_sizes(True, self.dataset)
+            batch_bytes = features.frame_batch_bytes(self.batch_size, self.model_frames, sizes)
             if batch_bytes > MAX_FRAME_BATCH_BYTES:
                 raise ValueError(
                     f"frame-level batch of {self.batch_size} videos x {self.model_frames} frames is "
                     f"{batch_bytes / 2**30:.1f} GiB of floats; use --batch_size <= "
-                    f"{MAX_FRAME_BATCH_BYTES // features.frame_batch_bytes(1, self.model_frames)} "
+                    f"{MAX_FRAME_BATCH_BYTES // features.frame_batch_bytes(1, self.model_frames, sizes)} "
                     f"or fewer frames (--sample_frames, --max_frames)")
 
     @property

@@ -42,7 +42,8 @@ def sample_raw_frames(raw: Dict[str, tf.Tensor], num_samples: int, max_frames: i
                       seed=None) -> Dict[str, tf.Tensor]:
     """raw parsed SequenceExample features with every frame feature (ragged [B, (frames), (1)] byte strings)
     cut to the same sampled frames; the other features unchanged."""
-    names = [name for name in features.FRAME_FEATURE_SIZES if name in raw]
+    names = list(dict.fromkeys(name for release in features.RELEASES.values()
+                               for name in release.feature_sizes(frame_level=True) if name in raw))
     counts = raw[names[0]].row_lengths()
     for name in names[1:]:
         counts = tf.minimum(counts, raw[name].row_lengths())  # the same frames from every feature

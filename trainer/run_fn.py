@@ -32,7 +32,7 @@ from yt8m_tfx import class_names, features, heap, record_batches
 
 def model_input_sizes(config: TrainerConfig):
     """{transformed feature name: size} for the features the model consumes."""
-    selected = features.select_features(config.feature_names, config.frame_features)
+    selected = features.select_features(config.feature_names, config.frame_features, config.dataset)
     return {features.transformed_name(name): size for name, size in selected.items()}
 
 
@@ -65,7 +65,7 @@ def input_fn(file_pattern, data_accessor, tf_transform_output, batch_size: int, 
 
     options = tfxio.TensorFlowDatasetOptions(
         batch_size=batch_size, shuffle=seed is not None, shuffle_seed=seed, num_epochs=num_epochs,
-        shuffle_buffer_size=shuffle_buffer_records(config.frame_features, config.max_frames))
+        shuffle_buffer_size=shuffle_buffer_records(config.frame_features, config.max_frames, config.dataset))
     if not config.frame_features:
         dataset = data_accessor.tf_dataset_factory(
             file_pattern, options, tf_transform_output.transformed_metadata.schema)
@@ -89,10 +89,10 @@ def input_fn(file_pattern, data_accessor, tf_transform_output, batch_size: int, 
 SHUFFLE_BUFFER_BYTES = 256 * 2**20  # raw records held for shuffling: bounded whatever the record size
 
 
-def shuffle_buffer_records(frame_features: bool, max_frames: int) -> int:
+def shuffle_buffer_records(frame_features: bool, max_frames: int, dataset: str = features.DEFAULT_DATASET) -> int:
     """tfxio's default of 10,000 records, fewer when they would exceed SHUFFLE_BUFFER_BYTES: 10,000
     frame-level videos are ~3.5 GB of raw bytes (776 fit in 256 MiB at 300 frames; video-level keeps 10,000)."""
-    return max(64, min(10_000, SHUFFLE_BUFFER_BYTES // features.record_bytes(frame_features, max_frames)))
+    return max(64, min(10_000, SHUFFLE_BUFFER_BYTES // features.record_bytes(frame_features, max_frames, dataset)))
 
 
 def validation_input_fn(file_pattern, data_accessor, tf_transform_output, config: TrainerConfig):

@@ -1,6 +1,6 @@
 """Transform stage: the tf.Transform preprocessing_fn for YouTube-8M (video- and frame-level).
 
-Video-level: normalise each embedding (mean_rgb, mean_audio) as `--input_normalization` says
+Video-level: normalise each embedding of the release (mean_rgb, mean_audio; 2016: mean_inc3) as `--input_normalization` says
 (transform/normalization.py: the seed's per-feature L2 by default, or a scaled per-dimension z-score whose
 statistics come from full-pass tft analyzers).
 Frame-level: decode each frame's uint8 bytes, dequantize (q*4/255 + 4/512 - 2), truncate/zero-pad to
@@ -43,7 +43,7 @@ class TransformConfig:
     output_frames: int = 0
     normalize_frames: bool = False  # the starter code feeds dequantized frames as they are
     input_normalization: str = normalization.DEFAULT_INPUT_NORMALIZATION  # video-level features
-    dataset: str = features.DEFAULT_DATASET  # the release: its video id feature (features.RELEASES)
+    dataset: str = features.DEFAULT_DATASET  # the release: its video id and features (features.RELEASES)
 
     def __post_init__(self):
         normalization.check_input_normalization(self.input_normalization)
@@ -78,9 +78,10 @@ def labels_to_multi_hot(labels: tf.sparse.SparseTensor, num_classes: int) -> tf.
     return tf.cast(indicator, tf.float32)
 
 
-def decode_frames(frames: tf.RaggedTensor, name: str, max_frames: int) -> tf.RaggedTensor:
+def decode_frames(frames: tf.RaggedTensor, name: str, max_frames: int,
+                  dataset: str = features.DEFAULT_DATASET) -> tf.RaggedTensor:
     """Ragged [B, frames, 1] uint8 byte strings -> ragged [B, min(frames, max_frames), size] float32."""
-    size = features.FRAME_FEATURE_SIZES[name]
+    size = features.feature_sizes(True, dataset)[name]
     frames = frames[:, :max_frames]  # the starter code keeps the first max_frames frames
     encoded = frames.values  # [total frames, values per frame]
     checks = [
@@ -104,15 +105,17 @@ def pad_frames(frames: tf.RaggedTensor, max_frames: int) -> tf.Tensor:
 def _frame_level(inputs, config: TransformConfig):
     outputs = {}
     output_frames = config.output_frames or config.max_frames
-    decoded = {name: decode_frames(inputs[name], name, config.max_frames) for name in features.FRAME_FEATURE_SIZES}
+    decoded = {name: decode_frames(inputs[name], name, config.max_frames, config.dataset)
+               for name in features.feature_sizes(True, config.dataset)}
     for name, frames in decoded.items():
         if config.normalize_frames:
             # Statistics over every valid frame of every video (padding excluded).
             frames = frames.with_flat_values(tft.scale_to_z_score(frames.flat_values, elementwise=True))
         outputs[features.transformed_name(name)] = pad_frames(frames, output_frames)
-    rgb = decoded["rgb"]
+    # The slice keeps its name whatever the release calls its visual feature (2016: inc3).
+    rgb = decoded[features.release(config.dataset).visual_feature(frame_level=True)]
     outputs[features.NUM_FRAMES_KEY] = tf.minimum(rgb.row_lengths(), output_frames)
-    # Same slice as video-level: quartile of the norm of the video's mean (dequantized) rgb frame.
+    # Same slice as video-level: quartile of the norm of the video's mean (dequantized) visual frame.
     mean_rgb = tf.math.divide_no_nan(tf.reduce_sum(rgb, axis=1),
                                      tf.cast(tf.expand_dims(rgb.row_lengths(), 1), tf.float32))
     outputs[RGB_NORM_BUCKET_KEY] = tft.bucketize(tf.norm(mean_rgb, axis=1), num_buckets=RGB_NORM_BUCKETS)
@@ -131,11 +134,11 @@ def normalize_video_feature(x, kind: str):
 
 def _video_level(inputs, config: TransformConfig):
     outputs = {}
-    for name in features.VIDEO_FEATURE_SIZES:
+    for name in features.feature_sizes(False, config.dataset):
         outputs[features.transformed_name(name)] = normalize_video_feature(inputs[name], config.input_normalization)
     # A feature-derived slice for TFMA: quartile of the visual embedding's L2 norm (tft quantiles).
-    outputs[RGB_NORM_BUCKET_KEY] = tft.bucketize(tf.norm(inputs["mean_rgb"], axis=1),
-                                                 num_buckets=RGB_NORM_BUCKETS)
+    visual = features.release(config.dataset).visual_feature(frame_level=False)
+    outputs[RGB_NORM_BUCKET_KEY] = tft.bucketize(tf.norm(inputs[visual], axis=1), num_buckets=RGB_NORM_BUCKETS)
     return outputs
 
 

@@ -5,19 +5,34 @@ Everything else (generator, schema, Transform, models, serving signatures, CSV e
 from __future__ import annotations
 
 import dataclasses
-from typing import Dict, Mapping, Optional, Sequence
+from typing import Dict, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
+
+from yt8m_tfx.command_line import UserError
+
+# A video-level feature is the mean over frames of the frame-level feature of the same name after this prefix.
+VIDEO_FEATURE_PREFIX = "mean_"
 
 
 @dataclasses.dataclass(frozen=True)
 class Release:
-    """One YouTube-8M release: what its records call the video id and how many classes its labels index.
-    Both releases share the feature names and sizes below."""
+    """One YouTube-8M release: what its records call the video id, how many classes its labels index and
+    which embeddings each frame carries (the video-level features are their means, `mean_<name>`)."""
     name: str                  # the --dataset value
     id_key: str                # tf.Example feature (frame-level: SequenceExample context) holding the video id
     num_classes: int
     vocabulary: Optional[str]  # file under yt8m_tfx/vocabulary with class names, None when not shipped
+    # (name, size) of each frame-level byte feature; the first is the visual one (rgb-norm slices).
+    frame_features: Tuple[Tuple[str, int], ...] = (("rgb", 1024), ("audio", 128))
+
+    def feature_sizes(self, frame_level: bool) -> Dict[str, int]:
+        """{feature name: size} of this release's frame-level or video-level records, in record order."""
+        prefix = "" if frame_level else VIDEO_FEATURE_PREFIX
+        return {prefix + name: size for name, size in self.frame_features}
+
+    def visual_feature(self, frame_level: bool) -> str:
+        return next(iter(self.feature_sizes(frame_level)))
 
 
 RELEASES: Dict[str, Release] = {release.name: release for release in (
@@ -25,13 +40,15 @@ RELEASES: Dict[str, Release] = {release.name: release for release in (
     Release("yt8m-2018", id_key="id", num_classes=3862, vocabulary="yt8m_2018.csv"),
     # 2017: the release of the starter code's README and the first Kaggle challenge.
     Release("yt8m-2017", id_key="video_id", num_classes=4716, vocabulary=None),
+    # 2016: the first release, which the seed README's commands were written for: Inception-v3 frames, no audio.
+    Release("yt8m-2016", id_key="video_id", num_classes=4800, vocabulary=None, frame_features=(("inc3", 1024),)),
 )}
 DEFAULT_DATASET = "yt8m-2018"
 
 
 def release(name: str) -> Release:
     if name not in RELEASES:
-        raise ValueError(f"unknown --dataset {name!r}; expected one of {sorted(RELEASES)}")
+        raise UserError(f"--dataset={name}: no such YouTube-8M release; expected one of {', '.join(RELEASES)}")
     return RELEASES[name]
 
 
@@ -50,10 +67,10 @@ LABELS_KEY = "labels"
 # Transform passes the video id on under one name whatever the release calls it (held-out split hashing).
 TRANSFORMED_VIDEO_ID_KEY = "video_id"
 
-# Video-level tf.Example: one float vector per video (the mean over frames).
-VIDEO_FEATURE_SIZES: Dict[str, int] = {"mean_rgb": 1024, "mean_audio": 128}
-# Frame-level tf.SequenceExample: one quantized uint8 byte string per frame.
-FRAME_FEATURE_SIZES: Dict[str, int] = {"rgb": 1024, "audio": 128}
+# The default release's features. Video-level tf.Example: one float vector per video (the mean over frames);
+# frame-level tf.SequenceExample: one quantized uint8 byte string per frame.
+VIDEO_FEATURE_SIZES: Dict[str, int] = RELEASES[DEFAULT_DATASET].feature_sizes(frame_level=False)
+FRAME_FEATURE_SIZES: Dict[str, int] = RELEASES[DEFAULT_DATASET].feature_sizes(frame_level=True)
 MAX_FRAMES = 300
 # Where tfx_bsl puts a SequenceExample's feature_lists in its Arrow/schema view (a STRUCT feature).
 SEQUENCE_COLUMN = "##SEQUENCE##"
@@ -75,16 +92,16 @@ def transformed_name(name: str) -> str:
     return name + "_xf"
 
 
-def feature_sizes(frame_level: bool) -> Dict[str, int]:
-    return dict(FRAME_FEATURE_SIZES if frame_level else VIDEO_FEATURE_SIZES)
+def feature_sizes(frame_level: bool, dataset: str = DEFAULT_DATASET) -> Dict[str, int]:
+    return release(dataset).feature_sizes(frame_level)
 
 
-def select_features(feature_names: Sequence[str] | str | None, frame_level: bool) -> Dict[str, int]:
-    """Resolve the starter code's `--feature_names` (e.g. "mean_rgb,mean_audio") to {name: size}.
-
-    Raises a clear error for an unknown name instead of failing later inside a TF graph.
+def select_features(feature_names: Sequence[str] | str | None, frame_level: bool,
+                    dataset: str = DEFAULT_DATASET) -> Dict[str, int]:
+    """Resolve the starter code's `--feature_names` (e.g. "mean_rgb,mean_audio") to {name: size}; empty means
+    every feature of the release. An unknown name is a UserError here rather than a failure inside a TF graph.
     """
-    available = feature_sizes(frame_level)
+    available = feature_sizes(frame_level, dataset)
     if feature_names is None or feature_names == "" or feature_names == []:
         return available
     if isinstance(feature_names, str):
@@ -92,9 +109,8 @@ def select_features(feature_names: Sequence[str] | str | None, frame_level: bool
     unknown = [n for n in feature_names if n not in available]
     if unknown:
         level = "frame-level" if frame_level else "video-level"
-        raise ValueError(
-            f"Unknown {level} feature(s) {unknown}; expected a subset of {sorted(available)}"
-        )
+        raise UserError(f"--feature_names={','.join(feature_names)}: {dataset} has no {level} feature "
+                        f"{', '.join(unknown)}; its {level} features are {', '.join(available)}")
     return {n: available[n] for n in feature_names}
 
 
@@ -124,7 +140,7 @@ def video_level_feature_spec(tf, dataset: str = DEFAULT_DATASET) -> Mapping[str,
         release(dataset).id_key: tf.io.FixedLenFeature([], tf.string),
         LABELS_KEY: tf.io.VarLenFeature(tf.int64),
     }
-    for name, size in VIDEO_FEATURE_SIZES.items():
+    for name, size in feature_sizes(False, dataset).items():
         spec[name] = tf.io.FixedLenFeature([size], tf.float32)
     return spec
 
@@ -140,16 +156,15 @@ def frame_level_feature_specs(tf, dataset: str = DEFAULT_DATASET):
         LABELS_KEY: tf.io.VarLenFeature(tf.int64),
     }
     sequence = {name: tf.io.RaggedFeature(tf.string, value_key=name, partitions=[], row_splits_dtype=tf.int64)
-                for name in FRAME_FEATURE_SIZES}
+                for name in feature_sizes(True, dataset)}
     return context, sequence
 
 
-def record_bytes(frame_features: bool, max_frames: int = MAX_FRAMES) -> int:
+def record_bytes(frame_features: bool, max_frames: int = MAX_FRAMES, dataset: str = DEFAULT_DATASET) -> int:
     """About how many bytes one serialized record holds: float32 video-level features, or max_frames uint8
     frames (the longest videos dominate a shuffle buffer)."""
-    if frame_features:
-        return max_frames * sum(FRAME_FEATURE_SIZES.values())
-    return 4 * sum(VIDEO_FEATURE_SIZES.values())
+    sizes = feature_sizes(frame_features, dataset)
+    return (max_frames if frame_features else 4) * sum(sizes.values())
 
 
 def frame_batch_bytes(batch_size: int, max_frames: int = MAX_FRAMES,

@@ -46,7 +46,7 @@ def _add_id_and_labels(schema: schema_pb2.Schema, release: features.Release):
 def video_level_schema(dataset: str = features.DEFAULT_DATASET) -> schema_pb2.Schema:
     schema = schema_pb2.Schema()
     _add_id_and_labels(schema, features.release(dataset))
-    for name, size in features.VIDEO_FEATURE_SIZES.items():
+    for name, size in features.feature_sizes(False, dataset).items():
         feature = _required(schema.feature.add(name=name, type=schema_pb2.FLOAT))
         feature.shape.dim.add(size=size)
         feature.float_domain.disallow_nan = True
@@ -65,7 +65,7 @@ def frame_level_schema(dataset: str = features.DEFAULT_DATASET) -> schema_pb2.Sc
     schema = schema_pb2.Schema()
     _add_id_and_labels(schema, release)
     sequence = _required(schema.feature.add(name=features.SEQUENCE_COLUMN, type=schema_pb2.STRUCT))
-    for name in features.FRAME_FEATURE_SIZES:
+    for name in release.feature_sizes(frame_level=True):
         frames = _required(sequence.struct_domain.feature.add(name=name, type=schema_pb2.BYTES))
         frames.value_counts.value_count.add(min=1)         # frames per video (longer ones are truncated)
         frames.value_counts.value_count.add(min=1, max=1)  # one quantized byte string per frame
@@ -76,7 +76,7 @@ def frame_level_schema(dataset: str = features.DEFAULT_DATASET) -> schema_pb2.Sc
     representations[release.id_key].dense_tensor.column_name = release.id_key
     representations[release.id_key].dense_tensor.shape.SetInParent()
     representations[features.LABELS_KEY].varlen_sparse_tensor.column_name = features.LABELS_KEY
-    for name in features.FRAME_FEATURE_SIZES:
+    for name in release.feature_sizes(frame_level=True):
         representations[name].ragged_tensor.feature_path.step.extend([features.SEQUENCE_COLUMN, name])
     return schema
 

@@ -1,7 +1,8 @@
 """Synthetic YouTube-8M: genuine YT8M-format TFRecords with a learnable label signal.
 
 This is the embedded default dataset, so `make run` works with no download. The format matches a YouTube-8M release
-exactly (2018 by default, `--dataset yt8m-2017` for the starter code's): video-level tf.Example / frame-level
+exactly (2018 by default; `--dataset yt8m-2017`, or `yt8m-2016` for the seed README's Inception-v3 `inc3` frames
+without audio): video-level tf.Example / frame-level
 tf.SequenceExample, same keys and sizes; only the numbers are made up. Each class gets a random prototype direction;
 a video's features are the normalised sum of its labels' prototypes plus noise, so a linear model can learn them.
 Label frequencies follow a Zipf law, like the real vocabulary. Everything is deterministic given `seed`.
@@ -17,7 +18,7 @@ from typing import Dict, Iterator, List, Optional
 
 import numpy as np
 
-from yt8m_tfx import features
+from yt8m_tfx import command_line, features
 
 
 @dataclasses.dataclass(frozen=True)
@@ -42,13 +43,15 @@ class SyntheticYT8M:
         if config.num_classes is None:
             config = dataclasses.replace(config, num_classes=features.release(config.dataset).num_classes)
         if not 0 < config.min_frames <= config.max_frames <= features.MAX_FRAMES:
-            raise ValueError(f"need 0 < min_frames <= max_frames <= {features.MAX_FRAMES}")
+            raise command_line.UserError(f"--min_frames={config.min_frames} --max_frames={config.max_frames}: "
+                                         f"need 0 < min_frames <= max_frames <= {features.MAX_FRAMES}")
         self.config = config
+        self.frame_feature_sizes = features.feature_sizes(True, config.dataset)
         # Prototypes come from their own stream so they do not depend on how many videos are drawn.
         proto_rng = np.random.default_rng([config.seed, 1])
         self.prototypes = {
             name: proto_rng.standard_normal((config.num_classes, size), dtype=np.float32)
-            for name, size in features.FRAME_FEATURE_SIZES.items()
+            for name, size in self.frame_feature_sizes.items()
         }
         ranks = np.arange(1, config.num_classes + 1, dtype=np.float64)
         weights = ranks ** -config.zipf_exponent
@@ -60,9 +63,9 @@ class SyntheticYT8M:
         return np.sort(labels).astype(np.int64)
 
     def video_means(self, labels: np.ndarray, rng: np.random.Generator) -> Dict[str, np.ndarray]:
-        """Per-feature mean embedding (frame-level names: rgb, audio) in the quantizable range."""
+        """Per-feature mean embedding (frame-level names, e.g. rgb, audio) in the quantizable range."""
         means = {}
-        for name, size in features.FRAME_FEATURE_SIZES.items():
+        for name, size in self.frame_feature_sizes.items():
             signal = self.prototypes[name][labels].sum(axis=0) / np.sqrt(len(labels))
             value = self.config.signal * signal + self.config.noise * rng.standard_normal(size)
             means[name] = np.clip(value, features.MIN_QUANTIZED_VALUE, features.MAX_QUANTIZED_VALUE)
@@ -107,14 +110,17 @@ def _floats(values):
     return tf.train.Feature(float_list=tf.train.FloatList(value=np.asarray(values, np.float32)))
 
 
-def video_level_example(video_id: str, labels, mean_rgb, mean_audio, dataset: str = features.DEFAULT_DATASET):
-    """A tf.Example laid out like the release's video-level data."""
+def video_level_example(video_id: str, labels, *feature_values, dataset: str = features.DEFAULT_DATASET):
+    """A tf.Example laid out like the release's video-level data; feature_values in the release's feature
+    order (2018: mean_rgb, mean_audio; 2016: mean_inc3)."""
     import tensorflow as tf
+    names = list(features.feature_sizes(False, dataset))
+    if len(feature_values) != len(names):
+        raise ValueError(f"{dataset} video-level records have {len(names)} features ({', '.join(names)})")
     feature = {
         features.release(dataset).id_key: _bytes([video_id.encode()]),
         features.LABELS_KEY: _ints(labels),
-        "mean_rgb": _floats(mean_rgb),
-        "mean_audio": _floats(mean_audio),
+        **{name: _floats(values) for name, values in zip(names, feature_values)},
     }
     return tf.train.Example(features=tf.train.Features(feature=feature))
 
@@ -129,7 +135,7 @@ def frame_level_example(video_id: str, labels, frames: Dict[str, np.ndarray],
     })
     feature_lists = tf.train.FeatureLists(feature_list={
         name: tf.train.FeatureList(feature=[_bytes([row.tobytes()]) for row in frames[name]])
-        for name in features.FRAME_FEATURE_SIZES
+        for name in features.feature_sizes(True, dataset)
     })
     return tf.train.SequenceExample(context=context, feature_lists=feature_lists)
 
@@ -140,12 +146,9 @@ def serialize_video(generator: SyntheticYT8M, video: dict, frame_level: bool) ->
                                    generator.config.dataset).SerializeToString()
     # Video-level means are the dequantized frame means of the same video, as in the real release.
     frames = generator.frames(video)
-    return video_level_example(
-        video["id"], video["labels"],
-        features.dequantize(frames["rgb"].astype(np.float32)).mean(axis=0),
-        features.dequantize(frames["audio"].astype(np.float32)).mean(axis=0),
-        generator.config.dataset,
-    ).SerializeToString()
+    means = [features.dequantize(frames[name].astype(np.float32)).mean(axis=0) for name in frames]
+    return video_level_example(video["id"], video["labels"], *means,
+                               dataset=generator.config.dataset).SerializeToString()
 
 
 def write_split(out_dir: str, split: str, videos: int, shards: int, frame_level: bool,
@@ -182,10 +185,11 @@ def main(argv=None):
     parser.add_argument("--shards", type=int, default=4, help="shards per split")
     parser.add_argument("--frame_level", action="store_true", help="write frame-level SequenceExamples")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--dataset", default=features.DEFAULT_DATASET, choices=sorted(features.RELEASES))
+    parser.add_argument("--dataset", default=features.DEFAULT_DATASET, choices=list(features.RELEASES))
     parser.add_argument("--num_classes", type=int, default=None, help="default: the release's")
     parser.add_argument("--min_frames", type=int, default=SyntheticConfig.min_frames)
     parser.add_argument("--max_frames", type=int, default=SyntheticConfig.max_frames)
+    command_line.add_verbose_flag(parser)
     args = parser.parse_args(argv)
     config = SyntheticConfig(dataset=args.dataset, seed=args.seed, num_classes=args.num_classes,
                              min_frames=args.min_frames, max_frames=args.max_frames)
@@ -193,7 +197,9 @@ def main(argv=None):
     written = generate(args.out, args.videos, eval_videos, args.shards, args.frame_level, config)
     for split, paths in written.items():
         print(f"{split}: {len(paths)} shard(s) in {args.out}")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    import sys
+    sys.exit(command_line.run_tool(main))
