@@ -67,10 +67,12 @@ def synthetic_video_dir(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def synthetic_frame_dir(tmp_path_factory):
-    """Small synthetic frame-level dataset (SequenceExamples, 20-60 frames): 200 train / 60 eval videos."""
+    """Small synthetic frame-level dataset (SequenceExamples): 200 train / 60 eval videos of 20-60 frames, a
+    fifth of genuine lengths (the generator's default) to keep the tests quick."""
     from yt8m_tfx.data import synthetic
     out = tmp_path_factory.mktemp("synthetic_frame")
-    synthetic.generate(str(out), train_videos=200, eval_videos=60, shards=2, frame_level=True)
+    synthetic.generate(str(out), train_videos=200, eval_videos=60, shards=2, frame_level=True,
+                       config=synthetic.SyntheticConfig(min_frames=20, max_frames=60))
     return str(out)
 
 

@@ -185,7 +185,7 @@ def test_cli_user_errors_are_one_line_naming_the_flag(tmp_path):
                                f"--eval_data_pattern={tmp_path}/none*.tfrecord"], tmp_path)
     assert (status, err) == (2, [f"error: --eval_data_pattern={tmp_path}/none*.tfrecord: no file matches it"])
     status, err = _user_error(["-m", "yt8m_tfx.data.synthetic", f"--out={tmp_path}/s", "--min_frames=0"], tmp_path)
-    assert (status, err) == (2, ["error: --min_frames=0 --max_frames=60: need 0 < min_frames <= max_frames <= 300"])
+    assert (status, err) == (2, ["error: --min_frames=0 --max_frames=300: need 0 < min_frames <= max_frames <= 300"])
     status, err = _user_error(["-m", "inference.predict", f"--model_dir={empty}", "--frame_features=True",
                                f"--input_data_pattern={tmp_path}/v/*.tfrecord"], tmp_path)
     assert (status, err) == (2, [f"error: --frame_features=True: {tmp_path}/v/validate0000.tfrecord holds "

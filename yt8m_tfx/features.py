@@ -25,6 +25,9 @@ class Release:
     vocabulary: Optional[str]  # file under yt8m_tfx/vocabulary with class names, None when not shipped
     # (name, size) of each frame-level byte feature; the first is the visual one (rgb-norm slices).
     frame_features: Tuple[Tuple[str, int], ...] = (("rgb", 1024), ("audio", 128))
+    # What its video ids look like (the synthetic generator writes ids like these): 2018 "1hbF", 2017 "100273987".
+    id_length: int = 4
+    id_characters: str = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
     def feature_sizes(self, frame_level: bool) -> Dict[str, int]:
         """{feature name: size} of this release's frame-level or video-level records, in record order."""
@@ -39,9 +42,12 @@ RELEASES: Dict[str, Release] = {release.name: release for release in (
     # 2018 (and 2019): the current dataset, https://research.google.com/youtube8m/download.html
     Release("yt8m-2018", id_key="id", num_classes=3862, vocabulary="yt8m_2018.csv"),
     # 2017: the release of the starter code's README and the first Kaggle challenge.
-    Release("yt8m-2017", id_key="video_id", num_classes=4716, vocabulary=None),
+    Release("yt8m-2017", id_key="video_id", num_classes=4716, vocabulary=None, id_length=9,
+            id_characters="0123456789"),
     # 2016: the first release, which the seed README's commands were written for: Inception-v3 frames, no audio.
-    Release("yt8m-2016", id_key="video_id", num_classes=4800, vocabulary=None, frame_features=(("inc3", 1024),)),
+    # (No genuine 2016 record is at hand; its ids are taken to look like 2017's, which shares its id key.)
+    Release("yt8m-2016", id_key="video_id", num_classes=4800, vocabulary=None, frame_features=(("inc3", 1024),),
+            id_length=9, id_characters="0123456789"),
 )}
 DEFAULT_DATASET = "yt8m-2018"
 

@@ -6,6 +6,9 @@ without audio): video-level tf.Example / frame-level
 tf.SequenceExample, same keys and sizes; only the numbers are made up. Each class gets a random prototype direction;
 a video's features are the normalised sum of its labels' prototypes plus noise, so a linear model can learn them.
 Label frequencies follow a Zipf law, like the real vocabulary. Everything is deterministic given `seed`.
+What is not made up matches genuine frame-level files (tests/test_genuine_frames.py compares them): 120-300
+frames a video, the spread of the dequantized values within and across videos, ids like the release's, and
+keys in the orders genuine records have them.
 
 CLI:  python -m yt8m_tfx.data.synthetic --out DIR --videos N [--frame_level] [--seed S] [--dataset D]
 """
@@ -14,7 +17,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import os
-from typing import Dict, Iterator, List, Optional
+from typing import Dict, Iterator, List, Optional, Sequence
 
 import numpy as np
 
@@ -29,11 +32,14 @@ class SyntheticConfig:
     zipf_exponent: float = 1.0      # label frequency ~ 1 / rank**exponent
     mean_extra_labels: float = 1.5  # labels per video = 1 + Poisson(mean), capped
     max_labels: int = 8
-    signal: float = 0.6             # prototype scale
-    noise: float = 0.5              # per-video noise
-    frame_noise: float = 0.4        # per-frame noise around the video mean (frame-level)
-    min_frames: int = 20
-    max_frames: int = 60
+    # The three scales give genuine 2018 frames' spread of dequantized values: ≈0.55 across video means,
+    # ≈0.9 within a video, ≈1.05 overall (a few % of codes at 0 or 255).
+    signal: float = 0.45            # prototype scale
+    noise: float = 0.3              # per-video noise
+    frame_noise: float = 0.95       # per-frame noise around the video mean
+    # Genuine videos have 120-300 frames (one a second, the first 300 s); tests pass fewer to stay quick.
+    min_frames: int = 120
+    max_frames: int = 300
 
 
 class SyntheticYT8M:
@@ -78,7 +84,7 @@ class SyntheticYT8M:
         for index in range(count):
             labels = self.draw_labels(rng)
             yield {
-                "id": f"{split[:1]}{index:07d}",
+                "id": video_id(split, index, self.config.dataset),
                 "labels": labels,
                 "means": self.video_means(labels, rng),
                 "rng_seed": int(rng.integers(2**31)),
@@ -90,9 +96,80 @@ class SyntheticYT8M:
         num_frames = int(rng.integers(self.config.min_frames, self.config.max_frames + 1))
         out = {}
         for name, mean in video["means"].items():
-            values = mean + self.config.frame_noise * rng.standard_normal((num_frames, mean.size))
+            values = mean + self.config.frame_noise * rng.standard_normal((num_frames, mean.size), dtype=np.float32)
             out[name] = features.quantize(values)
         return out
+
+
+# Ids are a bijection of (split, index): index * ID_SPLIT_SLOTS + the split's slot, scrambled by a multiplier
+# that shares no factor with the number of possible ids, so they look random yet never repeat.
+ID_SPLIT_SLOTS = 16
+ID_SCRAMBLE = 2_654_435_761
+
+
+def video_id(split: str, index: int, dataset: str = features.DEFAULT_DATASET) -> str:
+    """A unique id shaped like the release's (2018: 4 characters such as "1hbF"; 2017: 9 digits)."""
+    import math
+    release = features.release(dataset)
+    base, length = len(release.id_characters), release.id_length
+    space = base ** length
+    number = index * ID_SPLIT_SLOTS + sum(map(ord, split)) % ID_SPLIT_SLOTS
+    if number >= space:
+        raise command_line.UserError(f"{dataset} ids have {length} characters: at most "
+                                     f"{space // ID_SPLIT_SLOTS:,} synthetic videos a split")
+    assert math.gcd(ID_SCRAMBLE, space) == 1
+    number = number * ID_SCRAMBLE % space
+    characters = []
+    for _ in range(length):
+        number, digit = divmod(number, base)
+        characters.append(release.id_characters[digit])
+    return "".join(characters)
+
+
+def _length_delimited(field: int, payload: bytes) -> bytes:
+    """One protobuf field of wire type 2 (an embedded message): tag, varint length, payload."""
+    length, size = bytearray(), len(payload)
+    while True:
+        length.append((size & 0x7F) | (0x80 if size > 0x7F else 0))
+        size >>= 7
+        if not size:
+            break
+    return bytes([field << 3 | 2]) + bytes(length) + payload
+
+
+def serialized_in_key_order(example, key_order: Sequence[str], list_order: Sequence[str] = ()) -> bytes:
+    """A tf.Example (or a tf.SequenceExample's context) serialized with its keys in key_order, its feature lists
+    in list_order, where protobuf would write map entries in whatever order it likes. Protobuf merges
+    concatenated messages, so one-entry maps written in turn are one map with the entries in that order."""
+    import tensorflow as tf
+
+    def features_bytes(feature_map):
+        return b"".join(tf.train.Features(feature={k: feature_map[k]}).SerializeToString() for k in key_order)
+
+    if isinstance(example, tf.train.SequenceExample):
+        lists = example.feature_lists.feature_list
+        lists_bytes = b"".join(tf.train.FeatureLists(feature_list={k: lists[k]}).SerializeToString()
+                               for k in list_order)
+        # SequenceExample: context is field 1, feature_lists field 2.
+        return _length_delimited(1, features_bytes(example.context.feature)) + _length_delimited(2, lists_bytes)
+    return _length_delimited(1, features_bytes(example.features.feature))  # Example: features is field 1
+
+
+def genuine_key_order(rng: np.random.Generator, frame_level: bool, dataset: str = features.DEFAULT_DATASET):
+    """(keys, feature lists) in an order genuine records have, drawn as often as they have it. Their writer's
+    map order varies record by record; counted on the shared genuine 2018 files (2,950 video-level records
+    in 10 shards, the 116 frame-level ones): video-level keys come in the order
+    (labels, <features>, id) started at the features (48 %), at the id (26 %) or at labels (26 %);
+    frame-level context (id, labels) 78 %, (labels, id) 22 %, and the feature lists in either order equally.
+    A reader that assumed one order would fail on genuine data, so the generator's records vary too."""
+    release = features.release(dataset)
+    names = list(release.feature_sizes(frame_level))
+    if frame_level:
+        context = [release.id_key, features.LABELS_KEY]
+        return (context if rng.random() < 0.78 else context[::-1]), (names if rng.random() < 0.5 else names[::-1])
+    cycle = [features.LABELS_KEY, *names, release.id_key]
+    start = rng.choice([1, len(cycle) - 1, 0], p=[0.48, 0.26, 0.26])
+    return cycle[start:] + cycle[:start], []
 
 
 def _bytes(values: List[bytes]):
@@ -112,14 +189,14 @@ def _floats(values):
 
 def video_level_example(video_id: str, labels, *feature_values, dataset: str = features.DEFAULT_DATASET):
     """A tf.Example laid out like the release's video-level data; feature_values in the release's feature
-    order (2018: mean_rgb, mean_audio; 2016: mean_inc3)."""
+    order (2018: mean_rgb, mean_audio; 2016: mean_inc3). labels None: no `labels` feature (like test shards)."""
     import tensorflow as tf
     names = list(features.feature_sizes(False, dataset))
     if len(feature_values) != len(names):
         raise ValueError(f"{dataset} video-level records have {len(names)} features ({', '.join(names)})")
     feature = {
         features.release(dataset).id_key: _bytes([video_id.encode()]),
-        features.LABELS_KEY: _ints(labels),
+        **({} if labels is None else {features.LABELS_KEY: _ints(labels)}),
         **{name: _floats(values) for name, values in zip(names, feature_values)},
     }
     return tf.train.Example(features=tf.train.Features(feature=feature))
@@ -141,14 +218,16 @@ def frame_level_example(video_id: str, labels, frames: Dict[str, np.ndarray],
 
 
 def serialize_video(generator: SyntheticYT8M, video: dict, frame_level: bool) -> bytes:
-    if frame_level:
-        return frame_level_example(video["id"], video["labels"], generator.frames(video),
-                                   generator.config.dataset).SerializeToString()
-    # Video-level means are the dequantized frame means of the same video, as in the real release.
+    dataset = generator.config.dataset
     frames = generator.frames(video)
-    means = [features.dequantize(frames[name].astype(np.float32)).mean(axis=0) for name in frames]
-    return video_level_example(video["id"], video["labels"], *means,
-                               dataset=generator.config.dataset).SerializeToString()
+    key_order, list_order = genuine_key_order(np.random.default_rng([video["rng_seed"], 3]), frame_level, dataset)
+    if frame_level:
+        example = frame_level_example(video["id"], video["labels"], frames, dataset)
+    else:
+        # Video-level means are the dequantized frame means of the same video, as in the real release.
+        means = [features.dequantize(frames[name].astype(np.float32)).mean(axis=0) for name in frames]
+        example = video_level_example(video["id"], video["labels"], *means, dataset=dataset)
+    return serialized_in_key_order(example, key_order, list_order)
 
 
 def write_split(out_dir: str, split: str, videos: int, shards: int, frame_level: bool,
