@@ -57,7 +57,7 @@ flink-status:
 schema: venv
 	$(PY) -m yt8m_tfx.schema
 
-# Benchmarks (bench/, not tests): about 5 hours on 2 cores; `nice -n 10 make bench` on a shared machine.
+# Benchmarks (bench/, not tests): about 6 hours on 2 cores; `nice -n 10 make bench` on a shared machine.
 # Each writes bench/results/<name>.json; bench.report then regenerates the README results section and
 # bench/results/summary.csv. Real-data benchmarks print "skipped" without ../shared/yt8m_sample.
 # The real_data_pipeline / plain_keras JSONs are kept as measured at 25abffc (before issue #13's defaults).
@@ -71,6 +71,7 @@ bench: venv
 	$(PY) -m bench.scaling --shards 16 256 --big_data
 	$(PY) -m bench.multi_worker
 	$(PY) -m bench.frame_level
+	$(PY) -m bench.genuine_frames
 	$(PY) -m bench.make_run
 	$(PY) -m bench.gap_plugin --videos 100000
 	$(PY) -m bench.shard_check

@@ -363,48 +363,70 @@ def frame_level_section(results) -> List[str]:
     ]
 
 
-def genuine_frames_section(results) -> List[str]:
+def genuine_frames_rows(gf, brief: bool):
+    """(header, rows): a row per run, or with brief a row per model, each cell "defaults / small data"."""
+    classes = list(gf["classes"].values())
+
+    def cells(run, per_class):
+        quality = run["out_of_fold"] or {"hit_at_one": None, "mean_class_ap": None, "class_ap": {}}
+        peaks = run["peak_tree_rss_mib_by_stage"]
+        return ([metric(quality["hit_at_one"]), metric(quality["mean_class_ap"])]
+                + [metric(quality["class_ap"].get(name)) for name in classes if per_class]
+                + [rate(run["training_videos_per_second"]), mib(peaks.get("Trainer"))])
+
+    def model_name(run):
+        return f"`{run['model']}`" + (" (mean-pooled frames)" if run["input"] != "frames" else "")
+
+    if brief:
+        by_model = {}
+        for run in gf["runs"].values():
+            by_model.setdefault(model_name(run), {})[run["setting"]] = cells(run, per_class=False)
+        missing = ["–"] * 4
+        rows = [[model, *[f"{d} / {s}" for d, s in zip(settings.get("defaults", missing),
+                                                          settings.get("small_data", missing))]]
+                for model, settings in by_model.items()]
+        return ["model", "hit@1", "mean AP", "train videos/s", "Trainer peak"], rows
+    rows = [[model_name(run), run["setting"].replace("_", " "), *cells(run, per_class=True),
+             mib(max(run["peak_tree_rss_mib_by_stage"].values(), default=None)), duration(run["wall_seconds"])]
+            for run in gf["runs"].values()]
+    return (["model", "setting", "hit@1", "mean AP", *classes, "train videos/s", "Trainer peak",
+             "largest stage peak", "time"], rows)
+
+
+def genuine_frames_section(results, brief: bool = False) -> List[str]:
     """`bench.genuine_frames`: every frame-level model (and video-level ones on the mean-pooled frames) trained
-    on the genuine sample, 4-fold by file, scored out of fold. Rendered into README.md and docs/results.md."""
+    on the genuine sample, 4-fold by file, scored out of fold. brief: README.md's table (docs/results.md has
+    each class's AP, the largest stage's memory and the time)."""
     gf = results.get("genuine_frames")
     if not gf or not gf.get("runs"):
         return []
-    classes = list(gf["classes"].values())
     runs = list(gf["runs"].values())
-    rows = []
-    speed_only = [run for run in runs if run.get("speed_only")]
-    for run in runs:
-        quality = run["out_of_fold"] or {"hit_at_one": None, "mean_class_ap": None, "class_ap": {}}
-        peaks = run["peak_tree_rss_mib_by_stage"]
-        rows.append([f"`{run['model']}`" + (" (mean-pooled frames)" if run["input"] != "frames" else ""),
-                     run["setting"].replace("_", " "), metric(quality["hit_at_one"]), metric(quality["mean_class_ap"]),
-                     *[metric(quality["class_ap"].get(name)) for name in classes],
-                     rate(run["training_videos_per_second"]), mib(peaks.get("Trainer")),
-                     mib(max(peaks.values()) if peaks else None), duration(run["wall_seconds"])])
     scored = [run for run in runs if run["out_of_fold"]]
+    speed_only = [run for run in runs if run.get("speed_only")]
     majority = scored[0]["out_of_fold"]["majority_class_hit_at_one"]
     partial = [f"`{run['model']}` {run['setting']}" for run in scored if len(run["folds"]) < gf["folds"]]
-    return [
-        "### Frame-level models on genuine frames (`bench.genuine_frames`)", "",
-        f"The {scored[0]['out_of_fold']['videos']} genuine 2018 videos of `../shared` (5 classes) in "
-        f"{gf['folds']} folds by file" + (f" (not every fold: {', '.join(partial)})" if partial else "")
-        + ": every video is scored by the model that did not train on it. hit@1 over all 3,862 classes (always "
-        f"naming the most common class scores {metric(majority)}); each class's average precision and their mean. "
-        "`small data`: narrower layers and 60 sampled frames, for about a hundred videos (`bench/genuine_frames.py`). "
-        "Training videos/s after the first step (median of the folds), peak summed RSS of the Trainer and of the "
-        "largest stage, wall time of all folds. 116 videos of 5 classes cannot rank models built for 3,862 "
-        "classes: this shows that each one learns from genuine frames, and what it costs.", "",
-        *table(["model", "setting", "hit@1", "mean AP", *classes, "train videos/s", "Trainer peak", "peak",
-                "time"], rows), "",
-        *[f"`{run['model']}` defaults: speed and memory only, from {run['flags'][-1]} on one fold; at "
-          f"{rate(run['training_videos_per_second'])} videos/s its defaults (batch {run['batch_size']}, 100 "
-          f"epochs) would train about {run['estimated_hours_for_all_folds']} h for the 4 folds." for run in speed_only],
-        *([""] if speed_only else []),
-    ]
+    header, rows = genuine_frames_rows(gf, brief)
+    notes = [f"`{run['model']}` defaults: speed and memory only ({run['flags'][-1]}, one fold); at "
+             f"{rate(run['training_videos_per_second'])} videos/s its defaults (batch {run['batch_size']}, 100 "
+             f"epochs) would train about {run['estimated_hours_for_all_folds']} h for the 4 folds."
+             for run in speed_only]
+    intro = (f"Out of fold on the {scored[0]['out_of_fold']['videos']} genuine 2018 videos of `../shared` (5 "
+             f"classes, {gf['folds']} folds by file" + (f"; not every fold: {', '.join(partial)}" if partial else "")
+             + f"): hit@1 over all 3,862 classes (the most common class alone: {metric(majority)}) and the mean "
+             "of the 5 classes' average precision. `small data`: narrower layers and 60 sampled frames "
+             "(`bench/genuine_frames.py`). Training videos/s after the first step, peak summed RSS. 116 videos of "
+             "5 classes cannot rank models built for 3,862 classes: this shows that each learns from genuine frames.")
+    if brief:
+        return [intro + " Each cell: defaults / small data; per class and per stage: "
+                "[docs/results.md](docs/results.md).", "",
+                *table(header, rows), "", *[" ".join(notes)] * bool(notes), *([""] if notes else [])]
+    return ["### Frame-level models on genuine frames (`bench.genuine_frames`)", "", intro + " Time: all folds' "
+            "pipelines; largest stage: the highest peak of any stage.", "", *table(header, rows), "",
+            *[" ".join(notes)] * bool(notes), *([""] if notes else [])]
 
 
 def render_genuine_frames(results) -> str:
-    return "\n".join([FRAMES_BEGIN, *genuine_frames_section(results), FRAMES_END])
+    return "\n".join([FRAMES_BEGIN, *genuine_frames_section(results, brief=True), FRAMES_END])
 
 
 def _linked_first_runs(results, name) -> dict:
@@ -690,7 +712,7 @@ def render(results) -> str:
                     gap_section,
                     models_section):
         lines += section(results)
-    lines += ["`make bench` runs every benchmark (about 4.5 hours on 2 shared cores) and then this report; "
+    lines += ["`make bench` runs every benchmark (about 6 hours on 2 shared cores) and then this report; "
               "`make bench-report` only regenerates these tables. The real-data benchmarks need "
               "`../shared/yt8m_sample` and print \"skipped\" without it.", END]
     return "\n".join(lines)

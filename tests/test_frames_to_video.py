@@ -81,6 +81,8 @@ def test_mistakes_are_one_line_errors(tmp_path):
     video_level = str(tmp_path / "video0000.tfrecord")
     synthetic.write_split(str(tmp_path), "video", 2, 1, False, synthetic.SyntheticYT8M(
         synthetic.SyntheticConfig(min_frames=2, max_frames=3)))
+    with pytest.raises(command_line.UserError, match="would be overwritten"):
+        frames_to_video.convert([video_level], str(tmp_path))
     with pytest.raises(command_line.UserError, match=r"video0000.tfrecord record 0: not a YouTube-8M frame-level"):
         frames_to_video.convert([video_level], str(tmp_path / "out"))
     for dataset in ("yt8m-2018", "yt8m-2017"):

@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from multiprocessing import Pool
+import multiprocessing
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -86,7 +86,8 @@ def convert_file(paths: Tuple[str, str]) -> Tuple[str, int, List[str]]:
 
 
 def conversion_plan(input_patterns: Sequence[str], output_dir: str) -> List[Tuple[str, str]]:
-    """(input file, output file) pairs; an input pattern matching nothing or two inputs of one name are errors."""
+    """(input file, output file) pairs. A pattern that matches nothing, two inputs of one name and an output
+    that would overwrite its input are errors."""
     import tensorflow as tf
     plan, outputs = [], {}
     for pattern in input_patterns:
@@ -95,11 +96,17 @@ def conversion_plan(input_patterns: Sequence[str], output_dir: str) -> List[Tupl
             raise command_line.UserError(f"--input {pattern!r} matches no file")
         for path in matched:
             name = os.path.basename(path)
-            if name in outputs and outputs[name] != path:
-                raise command_line.UserError(f"{outputs[name]} and {path} would both be written to "
-                                             f"{os.path.join(output_dir, name)}")
+            destination = os.path.join(output_dir, name)
+            if os.path.abspath(destination) == os.path.abspath(path):
+                raise command_line.UserError(f"--output {output_dir!r} holds the input {path}: it would be "
+                                             "overwritten; write the video-level shards elsewhere")
+            if name in outputs:
+                if outputs[name] != path:
+                    raise command_line.UserError(f"{outputs[name]} and {path} would both be written to "
+                                                 f"{destination}")
+                continue  # matched by two patterns: converted once
             outputs[name] = path
-            plan.append((path, os.path.join(output_dir, name)))
+            plan.append((path, destination))
     return plan
 
 
@@ -109,8 +116,10 @@ def convert(input_patterns: Sequence[str], output_dir: str, workers: int = 1) ->
     plan = conversion_plan(input_patterns, output_dir)
     tf.io.gfile.makedirs(output_dir)
     if workers > 1 and len(plan) > 1:
-        with Pool(min(workers, len(plan))) as pool:
-            results = pool.map(convert_file, plan)
+        # Fresh processes: forking one whose TensorFlow runtime has started its threads can deadlock.
+        with multiprocessing.get_context("spawn").Pool(min(workers, len(plan)),
+                                                       initializer=command_line.import_tensorflow_quietly) as pool:
+            results = pool.map(convert_file, plan, chunksize=1)
     else:
         results = [convert_file(pair) for pair in plan]
     releases = {release for _, _, seen in results for release in seen}
