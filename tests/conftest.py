@@ -57,6 +57,24 @@ def genuine_frame_split(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def frame_level_split(request):
+    """genuine_frame_split, or without ../shared the synthetic frame-level shards: {"train": glob, "eval": glob}."""
+    try:
+        return request.getfixturevalue("genuine_frame_split")
+    except pytest.skip.Exception:
+        directory = request.getfixturevalue("synthetic_frame_dir")
+        return {split: os.path.join(directory, f"{prefix}*.tfrecord")
+                for split, prefix in (("train", "train"), ("eval", "validate"))}
+
+
+def majority_share(label_lists) -> float:
+    """The share of videos whose labels hold the most frequent class: hit@1 of always predicting it."""
+    from collections import Counter
+    top, _ = Counter(c for labels in label_lists for c in labels).most_common(1)[0]
+    return sum(top in labels for labels in label_lists) / len(label_lists)
+
+
+@pytest.fixture(scope="session")
 def synthetic_video_dir(tmp_path_factory):
     """Small synthetic video-level dataset: 240 train / 60 eval videos in 2 shards each."""
     from yt8m_tfx.data import synthetic

@@ -15,6 +15,7 @@ import tensorflow as tf
 import local_runner
 from cluster import flink
 from pipeline import outputs
+from tests.conftest import majority_share
 from tests.test_pipeline_e2e import _check_predictions_csv, _eval_examples, _executions_by_state
 
 pytestmark = pytest.mark.slow
@@ -237,23 +238,14 @@ def test_pipeline_on_flink_matches_the_direct_runner_and_survives_a_lost_task_ma
 
 
 def _majority_share(pattern):
-    """The share of videos whose labels hold the most frequent class: hit@1 of always predicting it."""
-    from collections import Counter
-    labels = [tf.train.SequenceExample.FromString(e).context.feature["labels"].int64_list.value
-              for e in _eval_examples(pattern)]
-    top, _ = Counter(c for row in labels for c in row).most_common(1)[0]
-    return sum(top in row for row in labels) / len(labels)
+    return majority_share([tf.train.SequenceExample.FromString(e).context.feature["labels"].int64_list.value
+                           for e in _eval_examples(pattern)])
 
 
-def test_frame_level_pipeline_on_flink_with_genuine_frames(tmp_path, request, flink_cluster):
+def test_frame_level_pipeline_on_flink_with_genuine_frames(tmp_path, frame_level_split, flink_cluster):
     """Frame-level on Flink, and the real-data run: genuine YouTube-8M frames (../shared, split by file),
     or the synthetic frames without ../shared. The model beats always naming the majority class."""
-    try:
-        patterns = request.getfixturevalue("genuine_frame_split")
-    except pytest.skip.Exception:
-        synthetic = request.getfixturevalue("synthetic_frame_dir")
-        patterns = {split: os.path.join(synthetic, f"{prefix}*.tfrecord")
-                    for split, prefix in (("train", "train"), ("eval", "validate"))}
+    patterns = frame_level_split
     root = str(tmp_path / "root")
     started_ms = _flink_run([
         "--train_data_pattern", patterns["train"], "--eval_data_pattern", patterns["eval"],
