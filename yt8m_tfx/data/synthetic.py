@@ -84,7 +84,7 @@ class SyntheticYT8M:
         for index in range(count):
             labels = self.draw_labels(rng)
             yield {
-                "id": video_id(split, index, self.config.dataset),
+                "id": synthetic_video_id(split, index, self.config.dataset),
                 "labels": labels,
                 "means": self.video_means(labels, rng),
                 "rng_seed": int(rng.integers(2**31)),
@@ -107,7 +107,7 @@ ID_SPLIT_SLOTS = 16
 ID_SCRAMBLE = 2_654_435_761
 
 
-def video_id(split: str, index: int, dataset: str = features.DEFAULT_DATASET) -> str:
+def synthetic_video_id(split: str, index: int, dataset: str = features.DEFAULT_DATASET) -> str:
     """A unique id shaped like the release's (2018: 4 characters such as "1hbF"; 2017: 9 digits)."""
     import math
     release = features.release(dataset)
