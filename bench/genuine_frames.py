@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import glob
 import os
+import shutil
 import sys
 
 import yt8m_tfx  # noqa: F401  (TF_USE_LEGACY_KERAS=1 before tensorflow loads)
@@ -156,6 +157,9 @@ def run_setting(model: str, setting: str, folds, frame_dir: str, video_dir: str,
         run = common.run_pipeline(root, flags, common.count_records(train), len(records), None, batch_size=1)
         state = run["training"]
         probabilities = None if speed_only else model_probabilities(root, records)
+        # Each fold's root holds its models and checkpoints (up to GBs for the VLAD models): 56 of them filled
+        # 62 GB of /tmp, so only the numbers are kept.
+        shutil.rmtree(work, ignore_errors=True)
         fold_rows.append({
             "fold": k, "eval_videos": len(records), "wall_seconds": run["wall_seconds"],
             "train_videos": common.count_records(train), "train_steps": state.get("final_step"),
