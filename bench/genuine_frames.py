@@ -107,13 +107,10 @@ def model_probabilities(pipeline_root: str, records, batch: int = 32) -> np.ndar
 
 
 def average_precision(scores: np.ndarray, positive: np.ndarray):
-    """Non-interpolated AP of one class over all videos (sklearn's average_precision_score, ties by order)."""
-    order = np.argsort(-scores, kind="stable")
-    hits = positive[order].astype(np.float64)
-    if not hits.sum():
-        return None  # no positive in this fold
-    precision_at = np.cumsum(hits) / np.arange(1, len(hits) + 1)
-    return float((precision_at * hits).sum() / hits.sum())
+    """One class's non-interpolated AP over all videos (the project's metrics_math); None without a positive."""
+    from yt8m_tfx import metrics_math
+    positives = int(np.count_nonzero(positive))
+    return metrics_math.average_precision(scores, positive, positives) if positives else None
 
 
 def pooled_quality(probabilities: np.ndarray, labels) -> dict:
@@ -138,9 +135,10 @@ def run_setting(model: str, setting: str, folds, frame_dir: str, video_dir: str,
     if speed_only:
         folds = list(folds)[-1:]
     all_probabilities, all_labels, all_ids, fold_rows = [], [], [], []
+    held_out = fold_files(glob.glob(os.path.join(source, "*.tfrecord")))
     for k in folds:
-        held_out = fold_files(glob.glob(os.path.join(source, "*.tfrecord")))
         train = [f for i, files in enumerate(held_out) if i != k for f in files]
+        train_videos = common.count_records(train)
         work = os.path.join(bench_root, "genuine_frames", f"{model}_{setting}_fold{k}")
         patterns = {"train": stage(train, os.path.join(work, "train")),
                     "eval": stage(held_out[k], os.path.join(work, "eval"))}
@@ -154,7 +152,7 @@ def run_setting(model: str, setting: str, folds, frame_dir: str, video_dir: str,
         say(f"genuine_frames {model} {setting} fold {k}: {len(train)} train files, {len(held_out[k])} held out")
         root = common.fresh_dir(os.path.join(work, "root"))
         # Throughput comes from the Trainer's own steady videos/s, so run_pipeline's batch size is not used.
-        run = common.run_pipeline(root, flags, common.count_records(train), len(records), None, batch_size=1)
+        run = common.run_pipeline(root, flags, train_videos, len(records), None, batch_size=1)
         state = run["training"]
         probabilities = None if speed_only else model_probabilities(root, records)
         # Each fold's root holds its models and checkpoints (up to GBs for the VLAD models): 56 of them filled
@@ -162,7 +160,7 @@ def run_setting(model: str, setting: str, folds, frame_dir: str, video_dir: str,
         shutil.rmtree(work, ignore_errors=True)
         fold_rows.append({
             "fold": k, "eval_videos": len(records), "wall_seconds": run["wall_seconds"],
-            "train_videos": common.count_records(train), "train_steps": state.get("final_step"),
+            "train_videos": train_videos, "train_steps": state.get("final_step"),
             "best_step": state.get("best_step"),
             "trainer_fit_seconds": run["trainer_fit_seconds"],
             "videos_per_second_after_first_step": state.get("videos_per_second_after_first_step"),

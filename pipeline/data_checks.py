@@ -134,8 +134,7 @@ def release_of_features(names, where: str, frame_level: bool = False) -> str:
     `names`: 2016 and 2017 share `video_id` and differ in their embeddings."""
     from yt8m_tfx import features
     level = "frame-level" if frame_level else "video-level"
-    found = [release.name for release in features.RELEASES.values()
-             if release.id_key in names and set(release.feature_sizes(frame_level)) <= set(names)]
+    found = [release.name for release in features.releases_matching(names, names, frame_level)]
     if len(found) != 1:
         expected = "; ".join(f"{r.name}: {', '.join([r.id_key, *r.feature_sizes(frame_level)])}"
                              for r in features.RELEASES.values())

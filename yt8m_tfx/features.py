@@ -58,6 +58,13 @@ def release(name: str) -> Release:
     return RELEASES[name]
 
 
+def releases_matching(id_keys, feature_keys, frame_level: bool):
+    """The releases whose video id key is among id_keys and whose every feature at the level is among
+    feature_keys (2016 and 2017 share `video_id` and differ in their embeddings)."""
+    return [release for release in RELEASES.values()
+            if release.id_key in id_keys and set(release.feature_sizes(frame_level)) <= set(feature_keys)]
+
+
 def release_for_num_classes(num_classes: int) -> Release:
     """The release whose class count a model's output has (a SavedModel does not record the release name)."""
     for candidate in RELEASES.values():

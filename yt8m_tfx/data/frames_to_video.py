@@ -23,8 +23,7 @@ from yt8m_tfx import command_line, features
 
 def release_of_sequence_example(context_keys, feature_list_keys, where: str) -> features.Release:
     """The release whose id key is in the context and whose frame features are all feature lists."""
-    found = [release for release in features.RELEASES.values()
-             if release.id_key in context_keys and set(release.feature_sizes(True)) <= set(feature_list_keys)]
+    found = features.releases_matching(context_keys, feature_list_keys, frame_level=True)
     if len(found) != 1:
         expected = "; ".join(f"{r.name}: context {r.id_key}, frames {', '.join(r.feature_sizes(True))}"
                              for r in features.RELEASES.values())
