@@ -16,6 +16,9 @@ and what it costs, not which is best.
   .venv/bin/python -m bench.genuine_frames                  # ~90 min on 2 cores
   .venv/bin/python -m bench.genuine_frames --models LstmModel --settings defaults --full_defaults  # ~1 h more
   .venv/bin/python -m bench.genuine_frames --models DbofModel --settings small_data --folds 3
+  .venv/bin/python -m bench.genuine_frames --models LstmModel --settings defaults --full_defaults --folds 0
+      # one fold (~35 min): a row keeps each fold's scores, so the folds of one setting can be run apart;
+      # its out-of-fold quality is pooled once all 4 are in
 
 Writes bench/results/genuine_frames.json (rows merged by model and setting); `python -m bench.report` puts the
 table in the README.
@@ -113,11 +116,19 @@ def average_precision(scores: np.ndarray, positive: np.ndarray):
     return metrics_math.average_precision(scores, positive, positives) if positives else None
 
 
-def pooled_quality(probabilities: np.ndarray, labels) -> dict:
-    """hit@1 over every class, and per-class AP over the sample's 5 classes."""
-    top = probabilities.argmax(axis=1)
-    hit = float(np.mean([t in video for t, video in zip(top, labels)]))
-    per_class = {name: average_precision(probabilities[:, c], np.array([c in v for v in labels]))
+def fold_scores(probabilities: np.ndarray, ids, labels) -> dict:
+    """What the pooled quality needs of one fold's videos, small enough for the results JSON: the top class
+    of all 3,862 (hit@1) and the 5 sample classes' scores (their AP), at 7 significant digits."""
+    return {"ids": list(ids), "labels": [[int(c) for c in video] for video in labels],
+            "top_class": [int(c) for c in probabilities.argmax(axis=1)],
+            "class_scores": {name: [float(f"{p:.7g}") for p in probabilities[:, c]] for c, name in CLASSES.items()}}
+
+
+def scores_quality(scores: dict) -> dict:
+    """hit@1 over every class, and per-class AP over the sample's 5 classes, from fold_scores."""
+    labels = scores["labels"]
+    hit = float(np.mean([t in video for t, video in zip(scores["top_class"], labels)]))
+    per_class = {name: average_precision(np.array(scores["class_scores"][name]), np.array([c in v for v in labels]))
                  for c, name in CLASSES.items()}
     scored = [ap for ap in per_class.values() if ap is not None]
     majority = max(CLASSES, key=lambda c: sum(c in v for v in labels))
@@ -127,14 +138,47 @@ def pooled_quality(probabilities: np.ndarray, labels) -> dict:
             "mean_class_ap": round(float(np.mean(scored)), 4) if len(scored) == len(per_class) else None}
 
 
+def pooled_scores(fold_rows) -> dict:
+    """The fold_scores of several folds as one."""
+    return {"ids": [i for row in fold_rows for i in row["scores"]["ids"]],
+            "labels": [v for row in fold_rows for v in row["scores"]["labels"]],
+            "top_class": [c for row in fold_rows for c in row["scores"]["top_class"]],
+            "class_scores": {name: [p for row in fold_rows for p in row["scores"]["class_scores"][name]]
+                             for name in CLASSES.values()}}
+
+
+def pooled_quality(probabilities: np.ndarray, labels) -> dict:
+    """scores_quality of one set of [videos, 3862] probabilities."""
+    return scores_quality(fold_scores(probabilities, [""] * len(labels), labels))
+
+
+def setting_flags(model: str, setting: str) -> list:
+    frame_level = model in FRAME_MODELS
+    return (["--frame_features"] * frame_level + [f"--model={model}"]
+            + (SMALL_DATA[model] if setting == "small_data" else []))
+
+
+def kept_folds(previous_row, flags, running) -> dict:
+    """{fold: its row} of an earlier run of the same flags that kept its scores, for the folds not run now:
+    a setting too slow for one sitting (LstmModel's defaults, ~35 min a fold) is measured a few folds at a
+    time."""
+    if not previous_row or previous_row.get("flags") != flags:
+        return {}
+    return {row["fold"]: row for row in previous_row.get("fold_runs", [])
+            if row.get("scores") and row["fold"] not in running}
+
+
 def run_setting(model: str, setting: str, folds, frame_dir: str, video_dir: str, bench_root: str, say=print,
-                full_defaults: bool = False) -> dict:
+                full_defaults: bool = False, previous_row: dict = None) -> dict:
+    """The row of one model and setting: each fold's pipeline trains on the other folds' files and scores its
+    own; the folds of previous_row (same flags) that are not run now are kept, and the out-of-fold quality is
+    pooled once every fold is in."""
     frame_level = model in FRAME_MODELS
     source = frame_dir if frame_level else video_dir
     speed_only = setting == "defaults" and model in SPEED_ONLY_DEFAULTS and not full_defaults
     if speed_only:
         folds = list(folds)[-1:]
-    all_probabilities, all_labels, all_ids, fold_rows = [], [], [], []
+    fold_rows = []
     held_out = fold_files(glob.glob(os.path.join(source, "*.tfrecord")))
     for k in folds:
         train = [f for i, files in enumerate(held_out) if i != k for f in files]
@@ -159,7 +203,8 @@ def run_setting(model: str, setting: str, folds, frame_dir: str, video_dir: str,
         # 62 GB of /tmp, so only the numbers are kept.
         shutil.rmtree(work, ignore_errors=True)
         fold_rows.append({
-            "fold": k, "eval_videos": len(records), "wall_seconds": run["wall_seconds"],
+            "fold": k, "scores": None if speed_only else fold_scores(probabilities, ids, labels),
+            "eval_videos": len(records), "wall_seconds": run["wall_seconds"],
             "train_videos": train_videos, "train_steps": state.get("final_step"),
             "best_step": state.get("best_step"),
             "trainer_fit_seconds": run["trainer_fit_seconds"],
@@ -168,11 +213,6 @@ def run_setting(model: str, setting: str, folds, frame_dir: str, video_dir: str,
             "peak_tree_rss_mib": run["peak_tree_rss_mib"], "mean_load_1min": run.get("mean_load_1min"),
             "fold_quality": None if speed_only else pooled_quality(probabilities, labels)})
         say(f"  {fold_rows[-1]['fold_quality']} ({run['wall_seconds']} s)")
-        if speed_only:
-            continue
-        all_probabilities.append(probabilities)
-        all_labels += labels
-        all_ids += ids
     rates = [r["videos_per_second_after_first_step"] for r in fold_rows if r["videos_per_second_after_first_step"]]
     if speed_only:  # what the defaults would train: NUM_EPOCHS over each fold's training videos
         from pipeline import configs
@@ -186,16 +226,20 @@ def run_setting(model: str, setting: str, folds, frame_dir: str, video_dir: str,
                 "batch_size": features.FRAME_LEVEL_BATCH_SIZE,
                 "peak_tree_rss_mib_by_stage": fold_rows[0]["stage_peak_tree_rss_mib"],
                 "wall_seconds": fold_rows[0]["wall_seconds"], "fold_runs": fold_rows}
+    flags = setting_flags(model, setting)
+    fold_rows = sorted([*kept_folds(previous_row, flags, folds).values(), *fold_rows], key=lambda row: row["fold"])
     stage_peaks = {}
     for row in fold_rows:
         for stage_name, mib in row["stage_peak_tree_rss_mib"].items():
             stage_peaks[stage_name] = max(stage_peaks.get(stage_name, 0), mib)
+    rates = [r["videos_per_second_after_first_step"] for r in fold_rows if r["videos_per_second_after_first_step"]]
+    missing = sorted(set(range(FOLDS)) - {row["fold"] for row in fold_rows})
+    scores = pooled_scores(fold_rows)
     return {
         "model": model, "setting": setting, "input": "frames" if frame_level else "mean-pooled frames",
-        "flags": ["--frame_features"] * frame_level + [f"--model={model}"] + (
-            SMALL_DATA[model] if setting == "small_data" else []),
-        "folds": list(folds), "out_of_fold": pooled_quality(np.concatenate(all_probabilities), all_labels),
-        "videos_scored": len(set(all_ids)),
+        "flags": flags, "folds": [row["fold"] for row in fold_rows], "folds_missing": missing,
+        "out_of_fold": None if missing else scores_quality(scores),
+        "videos_scored": len(set(scores["ids"])),
         "training_videos_per_second": round(float(np.median(rates)), 1) if rates else None,
         "peak_tree_rss_mib_by_stage": stage_peaks,
         "wall_seconds": round(sum(r["wall_seconds"] for r in fold_rows), 1), "fold_runs": fold_rows}
@@ -223,10 +267,11 @@ def main(argv=None):
                    "classes": {str(c): name for c, name in CLASSES.items()}, "beam": "DirectRunner (defaults)"})
     for model in args.models:
         for setting in args.settings:
+            name = f"{model}:{setting}"
             row = run_setting(model, setting, args.folds, SAMPLE_DIR, video_dir, args.bench_root,
-                              full_defaults=args.full_defaults)
+                              full_defaults=args.full_defaults, previous_row=result["runs"].get(name))
             print(f"{model} {setting}: {row['out_of_fold'] or row['training_videos_per_second']}", flush=True)
-            result["runs"][f"{model}:{setting}"] = row
+            result["runs"][name] = row
             common.write_result(args.output, result)  # after every row: a long run keeps what it measured
     return 0
 

@@ -46,3 +46,25 @@ def test_readme_table_is_generated_from_the_results():
         pytest.skip("no bench/results/genuine_frames.json")
     readme = open(os.path.join(PROJECT_ROOT, "README.md")).read()
     assert report.render_genuine_frames(results) in readme, "README frame-level table is stale: run `make bench-report`"
+
+
+def test_folds_measured_apart_pool_to_the_quality_of_all_videos_at_once():
+    """A slow setting's folds run in separate sittings: the scores each fold keeps pool to the same quality
+    as all the folds' probabilities together; only same-flag folds not run now are kept."""
+    rng = np.random.default_rng(0)
+    classes = list(genuine_frames.CLASSES)
+    probabilities = rng.random((40, 3862)) * 0.5
+    labels = [[classes[i % 5]] + ([classes[(i + 1) % 5]] if i % 3 == 0 else []) for i in range(40)]
+    for i, video in enumerate(labels):
+        probabilities[i, video[0]] += rng.random()  # a learnable signal, sometimes beaten by noise
+    rows = [{"fold": k, "scores": genuine_frames.fold_scores(probabilities[k::4], [f"v{i}" for i in range(k, 40, 4)],
+                                                             labels[k::4])} for k in range(4)]
+    flags = genuine_frames.setting_flags("LstmModel", "defaults")
+    previous = {"flags": flags, "fold_runs": rows[:3] + [{"fold": 3, "scores": None}]}
+    kept = genuine_frames.kept_folds(previous, flags, running=[2])
+    assert sorted(kept) == [0, 1]  # fold 2 is being run again; fold 3 kept no scores
+    assert genuine_frames.kept_folds(previous, flags + ["--sample_frames=60"], running=[]) == {}
+    order = [i for k in range(4) for i in range(k, 40, 4)]
+    pooled = genuine_frames.scores_quality(genuine_frames.pooled_scores(rows))
+    assert pooled == genuine_frames.pooled_quality(probabilities[order], [labels[i] for i in order])
+    assert pooled["videos"] == 40 and pooled["mean_class_ap"] is not None

@@ -123,7 +123,7 @@ def test_every_declared_setting_is_a_flag_that_reaches_the_config():
     """One declaration per setting (trainer/config.setting): each one's flag exists and sets its field."""
     from trainer.config import TrainerConfig, TuningConfig, flag_settings
     strings = {"model": "MoeModel", "feature_names": "mean_rgb", "label_loss": "HingeLoss",
-               "learning_rate_schedule": "cosine"}
+               "learning_rate_schedule": "cosine", "precision": "mixed_bfloat16"}
     argv, expected = ["--tune"], {}
     for config_class in (TrainerConfig, TuningConfig):
         defaults = config_class()

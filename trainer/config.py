@@ -6,6 +6,7 @@ from typing import Any, Dict, Mapping, Optional
 
 from yt8m_tfx.code_fingerprint import CUSTOM_CONFIG_KEY
 from trainer.hparam_keys import check_hparam_keys
+from trainer.precision import PRECISIONS
 from trainer.score_calibration import (DEFAULT_TOP_SCORE_EXPONENT, check_class_frequency_exponent,
                                        check_class_prior_strength, check_top_score_exponent)
 from yt8m_tfx import features
@@ -91,6 +92,10 @@ class TrainerConfig:
         0.0, "at prediction, before that move, multiply each class's log-odds by its published frequency over "
         "a typical label's to this power (0..0.2): frequent classes sharper, rare ones flatter "
         "(0 = off; default %(default)s; the recipes use 0.03)")
+    precision: str = setting(
+        "float32", "Keras mixed precision: layers compute in bfloat16 / float16, variables, loss, metrics and the "
+        "served probabilities stay float32; auto = mixed_bfloat16 where the CPU (avx512_bf16, AMX) or GPU "
+        "computes it natively, else float32 (default %(default)s; trainer/precision.py)", choices=PRECISIONS)
     distribution_strategy: str = "auto"  # trainer/distribution.py
     seed: int = setting(0, "weights initialisation and shuffling; same seed, same model (default %(default)s)")
     # Resume (trainer/checkpoints.py): "" disables checkpoints; the pipeline sets <pipeline_root>/checkpoints.
@@ -125,6 +130,8 @@ class TrainerConfig:
         check_class_prior_strength(self.class_prior_strength)
         check_class_frequency_exponent(self.class_frequency_exponent)
         features.select_features(self.feature_names, self.frame_features, self.dataset)  # a clear error early
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"--precision must be one of {PRECISIONS}, got {self.precision!r}")
         if self.learning_rate_schedule not in LEARNING_RATE_SCHEDULES:
             raise ValueError(f"--learning_rate_schedule must be one of {LEARNING_RATE_SCHEDULES}, "
                              f"got {self.learning_rate_schedule!r}")

@@ -16,7 +16,7 @@ from tfx_bsl.public import tfxio
 
 from absl import logging
 
-from trainer import checkpoints, data_split, frame_sampling, keep_best, losses
+from trainer import checkpoints, data_split, frame_sampling, keep_best, losses, precision
 from trainer.config import TrainerConfig, apply_hyperparameters, hyperparameter_values
 from trainer.distribution import WorkerRole, make_strategy
 from trainer.models import check_model_matches_data, default_learning_rate, ensemble, get_model_builder
@@ -146,7 +146,13 @@ def total_train_steps(fn_args, config: TrainerConfig):
 
 
 def build_compiled_model(config: TrainerConfig, total_steps: int = 0):
-    """The model with its loss and optimizer; total_steps (the whole training's) shapes a cosine schedule."""
+    """The model with its loss and optimizer, built under config.precision's Keras policy; total_steps (the
+    whole training's) shapes a cosine schedule."""
+    with precision.policy_scope(precision.this_machines_precision(config.precision)):
+        return _build_compiled_model(config, total_steps)
+
+
+def _build_compiled_model(config: TrainerConfig, total_steps: int):
     check_model_matches_data(config.model, config.frame_features)
     builder = get_model_builder(config.model)
     hparams = dict(config.hparams)
@@ -162,6 +168,7 @@ def build_compiled_model(config: TrainerConfig, total_steps: int = 0):
     optimizer = MultiRateAdam(learning_rate, clipnorm=config.clip_gradient_norm,
                               weight_decay=config.weight_decay or None,
                               rate_multipliers=ensemble.rate_multipliers(model, base_learning_rate))
+    # Under mixed_float16, compile wraps the optimizer in a LossScaleOptimizer (bfloat16 needs none).
     model.compile(optimizer=optimizer, loss=losses.get_loss(config.label_loss))
     return model
 
@@ -257,6 +264,7 @@ def _fit(fn_args, config: TrainerConfig, tuned, strategy, role: WorkerRole, tf_t
         logging.info("Checkpoint is already at step %d >= %d steps: exporting it as is.", initial_step, total_steps)
     state = {"initial_step": initial_step, "final_step": int(model.optimizer.iterations.numpy()),
              "total_steps": total_steps, "checkpoint_dir": checkpoint_dir, "tuned_hyperparameters": tuned,
+             "precision": model.dtype_policy.name,
              "fit_seconds": fit_seconds,  # model.fit alone (with its callbacks), not start-up or export
              "videos_per_second_after_first_step": progress.steady_videos_per_second()}
     if selector:

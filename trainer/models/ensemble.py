@@ -16,7 +16,7 @@ from typing import List, Mapping, Tuple
 import tensorflow as tf
 import tf_keras as keras
 
-from trainer.models.video_level import KERAS_PACKAGE
+from trainer.models.video_level import HEAD_DTYPE, KERAS_PACKAGE
 
 DEFAULT_MEMBERS = "MoeModel,MlpModel"
 MEMBER_LOGITS_ATTRIBUTE = "_yt8m_member_logits"
@@ -55,7 +55,7 @@ def ensemble_model(input_sizes: Mapping[str, int], num_classes: int, hparams: Ma
                                    name=name + (f"_{repeat + 1}" if repeat else "") + MEMBER_SUFFIX)
         setattr(logits_model, MEMBER_MODEL_ATTRIBUTE, name)
         member_logits.append(logits_model(inputs))
-    outputs = MeanOfSigmoids(name="predictions")(member_logits)
+    outputs = MeanOfSigmoids(name="predictions", dtype=HEAD_DTYPE)(member_logits)
     return keras.Model(inputs=inputs, outputs=outputs, name="EnsembleModel")
 
 

@@ -18,6 +18,9 @@ DEFAULT_INPUT_DROPOUT = 0.3
 DEFAULT_MOE_NUM_MIXTURES = 2
 # The package name the project's Keras layers are registered under (SavedModels load them by it).
 KERAS_PACKAGE = "yt8m_tfx"
+# The dtype of every head's last layers under any --precision (trainer/precision.py): the loss, the metrics and
+# the signatures read float32 log-odds and probabilities, whatever the layers before them computed in.
+HEAD_DTYPE = "float32"
 
 
 def video_inputs(input_sizes: Mapping[str, int]):
@@ -32,7 +35,7 @@ def video_inputs(input_sizes: Mapping[str, int]):
 def logistic_head(x, num_classes: int, l2_penalty: float = DEFAULT_L2_PENALTY, name: str = "predictions"):
     logits = keras.layers.Dense(num_classes, name=f"{name}_logits",
                                 kernel_regularizer=keras.regularizers.l2(l2_penalty))(x)
-    return keras.layers.Activation("sigmoid", name=name)(logits)
+    return keras.layers.Activation("sigmoid", name=name, dtype=HEAD_DTYPE)(logits)
 
 
 @keras.utils.register_keras_serializable(package=KERAS_PACKAGE)
@@ -69,8 +72,9 @@ def moe_head(x, num_classes: int, num_mixtures: int = DEFAULT_MOE_NUM_MIXTURES, 
                                  kernel_regularizer=keras.regularizers.l2(l2_penalty))(x)
     gates = keras.layers.Reshape((num_classes, num_mixtures + 1))(gates)
     experts = keras.layers.Reshape((num_classes, num_mixtures))(experts)
-    logits = MixtureOfExpertsLogits(name=f"{name}_logits")([gates, experts])
-    return keras.layers.Activation("sigmoid", name=name)(logits)
+    # The log-sum-exps in float32: bfloat16's 8-bit mantissa would round small gate differences away.
+    logits = MixtureOfExpertsLogits(name=f"{name}_logits", dtype=HEAD_DTYPE)([gates, experts])
+    return keras.layers.Activation("sigmoid", name=name, dtype=HEAD_DTYPE)(logits)
 
 
 def moe_num_mixtures(hparams: Mapping) -> int:
