@@ -92,9 +92,10 @@ def test_bfloat16_scores_agree_with_float32_on_the_same_weights():
     np.testing.assert_allclose(rounded, exact, atol=0.01)
 
 
-def test_a_bfloat16_pipeline_serves_the_same_signature_dtypes(tmp_path, synthetic_video_dir):
+def test_a_bfloat16_pipeline_serves_the_same_signature_dtypes(tmp_path, synthetic_video_dir, monkeypatch):
     """The whole pipeline under mixed_bfloat16: the Trainer records the policy, and the exported signatures
     take serialized examples and return float32 probabilities and scores, as under float32."""
+    monkeypatch.setattr("sys.argv", ["local_runner.py"])  # Beam/absl parse sys.argv: not pytest's -v -rs
     import local_runner
     from pipeline import outputs
     from trainer import signatures
