@@ -152,6 +152,11 @@ def pooled_quality(probabilities: np.ndarray, labels) -> dict:
     return scores_quality(fold_scores(probabilities, [""] * len(labels), labels))
 
 
+def steady_rates(fold_rows) -> list:
+    """Each fold's training videos/s after the first step, where the Trainer measured one."""
+    return [r["videos_per_second_after_first_step"] for r in fold_rows if r["videos_per_second_after_first_step"]]
+
+
 def setting_flags(model: str, setting: str) -> list:
     frame_level = model in FRAME_MODELS
     return (["--frame_features"] * frame_level + [f"--model={model}"]
@@ -213,11 +218,11 @@ def run_setting(model: str, setting: str, folds, frame_dir: str, video_dir: str,
             "peak_tree_rss_mib": run["peak_tree_rss_mib"], "mean_load_1min": run.get("mean_load_1min"),
             "fold_quality": None if speed_only else pooled_quality(probabilities, labels)})
         say(f"  {fold_rows[-1]['fold_quality']} ({run['wall_seconds']} s)")
-    rates = [r["videos_per_second_after_first_step"] for r in fold_rows if r["videos_per_second_after_first_step"]]
     if speed_only:  # what the defaults would train: NUM_EPOCHS over each fold's training videos
         from pipeline import configs
         from yt8m_tfx import features
         videos = sum(configs.NUM_EPOCHS * count for count in fold_video_counts(source))
+        rates = steady_rates(fold_rows)
         return {"model": model, "setting": setting, "input": "frames", "speed_only": True,
                 "flags": ["--frame_features", f"--model={model}", f"--train_steps={SPEED_ONLY_STEPS}"],
                 "folds": list(folds), "out_of_fold": None, "videos_scored": 0,
@@ -232,7 +237,7 @@ def run_setting(model: str, setting: str, folds, frame_dir: str, video_dir: str,
     for row in fold_rows:
         for stage_name, mib in row["stage_peak_tree_rss_mib"].items():
             stage_peaks[stage_name] = max(stage_peaks.get(stage_name, 0), mib)
-    rates = [r["videos_per_second_after_first_step"] for r in fold_rows if r["videos_per_second_after_first_step"]]
+    rates = steady_rates(fold_rows)
     missing = sorted(set(range(FOLDS)) - {row["fold"] for row in fold_rows})
     scores = pooled_scores(fold_rows)
     return {

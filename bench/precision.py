@@ -144,16 +144,22 @@ def step_speed(recipe: str, policy: str, steps: int = 30) -> dict:
             "gflops": round(flops / seconds / 1e9, 1), "videos_per_second": round(batch / seconds, 1)}
 
 
-def pipeline_rows(recipe: str, policy: str, bench_root: str, step_gflop: float) -> dict:
+def staged_inputs(bench_root: str) -> dict:
+    """{"split": the shared split's globs, "issue": the issue size's}, linked once for every pipeline row."""
+    from bench import video_models
+    def linked(name, *shards):
+        return common.stage_split(common.SAMPLE_DIR, common.fresh_dir(os.path.join(bench_root, name)), *shards)
+    return {"split": linked("precision_split"),
+            "issue": linked("precision_issue", video_models.ISSUE_SIZE_TRAIN, video_models.ISSUE_SIZE_EVAL)}
+
+
+def pipeline_rows(recipe: str, policy: str, inputs: dict, bench_root: str, step_gflop: float) -> dict:
     """The recipe's pipeline under `policy`: GAP on the shared split, stage seconds at the issue size."""
     from bench import video_models
     flags = ["@" + video_models.recipe_path(recipe), "--precision", policy]
     name = f"{recipe}_{policy}"
-    split = common.stage_split(common.SAMPLE_DIR, common.fresh_dir(os.path.join(bench_root, "precision_split")))
-    quality = video_models.pipeline_run(name, flags, split, bench_root)
-    issue = common.stage_split(common.SAMPLE_DIR, common.fresh_dir(os.path.join(bench_root, "precision_issue")),
-                               video_models.ISSUE_SIZE_TRAIN, video_models.ISSUE_SIZE_EVAL)
-    timing = video_models.pipeline_run(name, flags, issue, bench_root)
+    quality = video_models.pipeline_run(name, flags, inputs["split"], bench_root)
+    timing = video_models.pipeline_run(name, flags, inputs["issue"], bench_root)
     row = {"command": quality["command"], "gap": quality["metrics"].get("gap"),
            "hit_at_one": quality["metrics"].get("hit_at_one"), "split_wall_seconds": quality["wall_seconds"],
            "issue_size_wall_seconds": timing["wall_seconds"], "issue_size_stage_seconds": timing["stage_seconds"],
@@ -176,6 +182,8 @@ def main(argv=None):
     result = common.read_result(RESULT_FILE, "precision")
     result.setdefault("setup", {}).update(roofline_shape=list(ROOFLINE_SHAPE), machine=common.machine())
     policies = precisions_to_compare()
+    pipelines = "pipeline" in args.measure and common.sample_available()
+    inputs = staged_inputs(args.bench_root) if pipelines else None
     result["roofline"] = roofline()
     result["roofline_date"] = common.now()
     print("roofline GFLOP/s:", result["roofline"], flush=True)
@@ -187,8 +195,8 @@ def main(argv=None):
             if "step" in args.measure:
                 rows["step"] = {**step, "roofline": result["roofline"], "date": common.now()}
                 print(recipe, policy, rows["step"], flush=True)
-            if "pipeline" in args.measure and common.sample_available():
-                rows["pipeline"] = {**pipeline_rows(recipe, policy, args.bench_root, step["step_gflop"]),
+            if pipelines:
+                rows["pipeline"] = {**pipeline_rows(recipe, policy, inputs, args.bench_root, step["step_gflop"]),
                                     "roofline": result["roofline"], "date": common.now(),
                                     "machine": common.machine()}
                 print(recipe, policy, rows["pipeline"], flush=True)

@@ -21,6 +21,16 @@ def parse_row(line: str):
     return video_id, [int(t) for t in tokens[0::2]], [float(t) for t in tokens[1::2]]
 
 
+def assert_readme_table_current(result_name: str, render, what: str):
+    """The README holds `render(results)` for bench/results/<result_name>.json (skips without that file)."""
+    from bench import report
+    results = report.load_results()
+    if result_name not in results:
+        pytest.skip(f"no bench/results/{result_name}.json")
+    readme = open(os.path.join(PROJECT_ROOT, "README.md")).read()
+    assert render(results) in readme, f"README {what} table is stale: run `make bench-report`"
+
+
 def _existing_or_skip(paths, what):
     missing = [p for p in paths if not os.path.exists(p)]
     if missing:

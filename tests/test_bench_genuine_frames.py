@@ -1,11 +1,10 @@
 """bench/genuine_frames.py's folds and scores, and the README table generated from its results."""
-import os
 
 import numpy as np
 import pytest
 
 from bench import genuine_frames, report
-from tests.conftest import PROJECT_ROOT
+from tests.conftest import assert_readme_table_current
 
 
 def test_folds_hold_every_file_out_once_by_position():
@@ -41,11 +40,7 @@ def test_pooled_quality_by_hand():
 
 
 def test_readme_table_is_generated_from_the_results():
-    results = report.load_results()
-    if "genuine_frames" not in results:
-        pytest.skip("no bench/results/genuine_frames.json")
-    readme = open(os.path.join(PROJECT_ROOT, "README.md")).read()
-    assert report.render_genuine_frames(results) in readme, "README frame-level table is stale: run `make bench-report`"
+    assert_readme_table_current("genuine_frames", report.render_genuine_frames, "frame-level")
 
 
 def test_folds_measured_apart_pool_to_the_quality_of_all_videos_at_once():

@@ -1,10 +1,9 @@
 """bench/precision.py's FLOP count of a training step, and the README table generated from its results."""
-import os
 
 import pytest
 
 from bench import precision as bench_precision, report
-from tests.conftest import PROJECT_ROOT
+from tests.conftest import assert_readme_table_current
 from trainer.config import TrainerConfig
 from trainer.run_fn import build_compiled_model
 
@@ -24,8 +23,4 @@ def test_a_training_step_counts_each_dense_layers_forward_and_gradient_matmuls(p
 
 
 def test_readme_precision_table_is_generated_from_the_results():
-    results = report.load_results()
-    if "precision" not in results:
-        pytest.skip("no bench/results/precision.json")
-    readme = open(os.path.join(PROJECT_ROOT, "README.md")).read()
-    assert report.render_precision(results) in readme, "README precision table is stale: run `make bench-report`"
+    assert_readme_table_current("precision", report.render_precision, "precision")

@@ -6,7 +6,7 @@ from typing import Any, Dict, Mapping, Optional
 
 from yt8m_tfx.code_fingerprint import CUSTOM_CONFIG_KEY
 from trainer.hparam_keys import check_hparam_keys
-from trainer.precision import PRECISIONS
+from trainer.precision import PRECISIONS, check_precision
 from trainer.score_calibration import (DEFAULT_TOP_SCORE_EXPONENT, check_class_frequency_exponent,
                                        check_class_prior_strength, check_top_score_exponent)
 from yt8m_tfx import features
@@ -130,8 +130,7 @@ class TrainerConfig:
         check_class_prior_strength(self.class_prior_strength)
         check_class_frequency_exponent(self.class_frequency_exponent)
         features.select_features(self.feature_names, self.frame_features, self.dataset)  # a clear error early
-        if self.precision not in PRECISIONS:
-            raise ValueError(f"--precision must be one of {PRECISIONS}, got {self.precision!r}")
+        check_precision(self.precision)
         if self.learning_rate_schedule not in LEARNING_RATE_SCHEDULES:
             raise ValueError(f"--learning_rate_schedule must be one of {LEARNING_RATE_SCHEDULES}, "
                              f"got {self.learning_rate_schedule!r}")

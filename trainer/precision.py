@@ -32,12 +32,16 @@ def cpu_flags(cpuinfo_text: str) -> frozenset:
     return frozenset()
 
 
+def check_precision(requested: str) -> None:
+    if requested not in PRECISIONS:
+        raise ValueError(f"--precision must be one of {PRECISIONS}, got {requested!r}")
+
+
 def choose_precision(requested: str, cpu_feature_flags: Iterable[str] = (),
                      gpu_capabilities: Sequence[tuple] = ()) -> str:
     """The policy name `requested` means on this hardware: itself, or for `auto` mixed_bfloat16 when every
     visible GPU (or, without GPUs, the CPU) computes bfloat16 natively, else float32."""
-    if requested not in PRECISIONS:
-        raise ValueError(f"--precision must be one of {PRECISIONS}, got {requested!r}")
+    check_precision(requested)
     if requested != AUTO:
         return requested
     if gpu_capabilities:
