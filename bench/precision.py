@@ -5,7 +5,8 @@ Three measurements, each for both precisions (the roofline in every run, the oth
              bfloat16: the GFLOP/s this CPU reaches with both cores, the ceiling for the Trainer.
   step       a recipe's compiled model (trainer.run_fn.build_compiled_model, its own flags) trained in memory on
              random batches: seconds a step and GFLOP/s, counted from the MatMul ops of its traced training
-             step, against the roofline of its precision.
+             step, against the roofline of its precision; and where the step's time goes (TensorFlow's
+             profiler: each op's CPU time, grouped by the layer class it belongs to).
   pipeline   `local_runner.py @recipes/NAME.flags --precision P` on the shared split (GAP on held-out real
              videos) and at the issue size (23,091 train / 29,322 scored videos; time per stage, and the
              Trainer's GFLOP/s over its model.fit seconds).
@@ -141,7 +142,79 @@ def step_speed(recipe: str, policy: str, steps: int = 30) -> dict:
     seconds = (time.perf_counter() - started) / steps
     flops = training_step_flops(model, batch)
     return {"batch_size": batch, "seconds_per_step": round(seconds, 4), "step_gflop": round(flops / 1e9, 2),
-            "gflops": round(flops / seconds / 1e9, 1), "videos_per_second": round(batch / seconds, 1)}
+            "gflops": round(flops / seconds / 1e9, 1), "videos_per_second": round(batch / seconds, 1),
+            "cpu_time_shares": profiled_shares(model, dataset)}
+
+
+PROFILED_STEPS = 4
+
+
+def profiled_shares(model, dataset) -> dict:
+    """{category: share of the op CPU time} over PROFILED_STEPS training steps (op_category's groups)."""
+    import glob
+    import tempfile
+    import tensorflow as tf
+    with tempfile.TemporaryDirectory() as log_dir:
+        tf.profiler.experimental.start(log_dir)
+        model.fit(dataset, steps_per_epoch=PROFILED_STEPS, epochs=1, verbose=0)
+        tf.profiler.experimental.stop()
+        seconds = op_cpu_seconds(glob.glob(os.path.join(log_dir, "**", "*.xplane.pb"), recursive=True)[0])
+    classes, totals = layer_classes(model), {}
+    for op_name, op_seconds in seconds.items():
+        category = op_category(op_name, classes, model.optimizer.name)
+        totals[category] = totals.get(category, 0.0) + op_seconds
+    total = sum(totals.values())
+    shares = {k: round(v / total, 3) for k, v in sorted(totals.items(), key=lambda kv: -kv[1])}
+    return {"op_cpu_seconds_per_step": round(total / PROFILED_STEPS, 3), **shares}
+
+
+def op_cpu_seconds(xplane_path: str) -> dict:
+    """{"scope/of/op:OpType": seconds} summed over the profile's TensorFlow compute threads."""
+    from tensorflow.tsl.profiler.protobuf import xplane_pb2
+    space = xplane_pb2.XSpace()
+    with open(xplane_path, "rb") as f:
+        space.ParseFromString(f.read())
+    seconds = {}
+    for plane in space.planes:
+        for line in plane.lines:
+            if not line.name.startswith("tf_Compute"):
+                continue
+            for event in line.events:
+                name = plane.event_metadata[event.metadata_id].name
+                if ":" in name:  # an op; the executor's own spans have no op type
+                    seconds[name] = seconds.get(name, 0.0) + event.duration_ps * 1e-12
+    return seconds
+
+
+def layer_classes(model, prefix: str = "") -> dict:
+    """{"outer/inner layer name": class name} through nested models (ensemble members reuse layer names)."""
+    classes = {}
+    for layer in model.layers:
+        path = f"{prefix}/{layer.name}" if prefix else layer.name
+        classes[path] = type(layer).__name__
+        if hasattr(layer, "layers"):
+            classes.update(layer_classes(layer, path))
+    return classes
+
+
+def op_category(op_name: str, classes: dict, optimizer_name: str) -> str:
+    """"matmul" for every MatMul kernel, "optimizer" for the update, else the class of the innermost layer in
+    the op's scope (forward and gradient alike), or "loss and other"."""
+    scope, _, op_type = op_name.rpartition(":")
+    if "MatMul" in op_type:
+        return "matmul"
+    parts = scope.split("/")
+    if parts[0] == "gradient_tape":
+        parts = parts[1:]
+    if parts and parts[0] == optimizer_name:
+        return "optimizer"
+    # The model's own name leads the scope; the longest known layer path under it names the layer.
+    for end in range(len(parts), 1, -1):
+        for start in range(1, end):
+            path = "/".join(parts[start:end])
+            if path in classes:
+                return classes[path]
+    return "loss and other"
 
 
 def staged_inputs(bench_root: str) -> dict:

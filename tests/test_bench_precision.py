@@ -24,3 +24,35 @@ def test_a_training_step_counts_each_dense_layers_forward_and_gradient_matmuls(p
 
 def test_readme_precision_table_is_generated_from_the_results():
     assert_readme_table_current("precision", report.render_precision, "precision")
+
+
+def test_profiled_op_time_is_grouped_by_the_layer_class_of_each_op():
+    """A real profile of an ensemble of a LogisticModel and a MoeModel: the mixture's ops fall under its
+    layer class, the matrix products under matmul, the weight update under optimizer, and shares add to 1."""
+    import numpy as np
+    import tensorflow as tf
+    config = TrainerConfig(model="EnsembleModel", batch_size=64, feature_names="mean_audio",
+                           hparams={"ensemble_members": "LogisticModel,MoeModel"})
+    model = build_compiled_model(config)
+    rng = np.random.default_rng(0)
+    x = {"mean_audio_xf": rng.standard_normal((64, 128)).astype(np.float32)}
+    y = (rng.random((64, CLASSES)) < 0.001).astype(np.float32)
+    shares = bench_precision.profiled_shares(model, tf.data.Dataset.from_tensors((x, y)).repeat())
+    assert shares.pop("op_cpu_seconds_per_step") > 0
+    assert sum(shares.values()) == pytest.approx(1, abs=0.01)
+    for category in ("matmul", "optimizer", "MixtureOfExpertsLogits", "Dropout"):
+        assert shares.get(category, 0) > 0, (category, shares)
+
+
+def test_op_category_takes_the_innermost_layer_of_a_member_and_its_gradient():
+    classes = {"MoeModel_member": "Functional", "MoeModel_member/predictions_logits": "MixtureOfExpertsLogits",
+               "MlpModel_member/predictions_logits": "Dense", "predictions": "MeanOfSigmoids"}
+    category = lambda name: bench_precision.op_category(name, classes, "Adam")
+    assert category("EnsembleModel/MoeModel_member/predictions_logits/transpose:Transpose") == "MixtureOfExpertsLogits"
+    assert category("gradient_tape/EnsembleModel/MoeModel_member/predictions_logits/Softplus:SoftplusGrad") \
+        == "MixtureOfExpertsLogits"
+    assert category("EnsembleModel/MlpModel_member/predictions_logits/BiasAdd:BiasAdd") == "Dense"
+    assert category("EnsembleModel/MlpModel_member/predictions_logits/BiasAdd:_MklNativeFusedMatMul") == "matmul"
+    assert category("EnsembleModel/predictions/Sigmoid:Sigmoid") == "MeanOfSigmoids"
+    assert category("Adam/ResourceApplyAdam_3:ResourceApplyAdam") == "optimizer"
+    assert category("cross_entropy_loss/Mean:Mean") == "loss and other"

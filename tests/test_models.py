@@ -120,6 +120,30 @@ def test_moe_log_space_mixture_equals_the_probability_formula():
     np.testing.assert_allclose(1 / (1 + np.exp(-logits)), p, rtol=1e-5, atol=1e-6)
 
 
+def test_moe_mixture_gradient_equals_the_probability_formulas_including_exact_ties():
+    """All-zero logits (a blank video at initialisation) tie every term: the gradient must still be exact."""
+    from trainer.models.video_level import MixtureOfExpertsLogits
+    rng = np.random.default_rng(1)
+    gates, experts = rng.normal(0, 2, (6, 5, 3)), rng.normal(0, 2, (6, 5, 2))
+    gates[:2], experts[:2] = 0.0, 0.0
+
+    def probability_space(g, e):
+        p = tf.reduce_sum(tf.nn.softmax(g)[..., :-1] * tf.sigmoid(e), -1)
+        return tf.math.log(p) - tf.math.log(1 - p)
+
+    weights = tf.constant(rng.normal(0, 1, (6, 5)))
+    gradients = []
+    for formula, dtype in ((MixtureOfExpertsLogits(), tf.float32), (probability_space, tf.float64)):
+        g, e = tf.constant(gates, dtype), tf.constant(experts, dtype)
+        with tf.GradientTape() as tape:
+            tape.watch([g, e])
+            loss = tf.reduce_sum(tf.cast(formula([g, e]) if dtype == tf.float32 else formula(g, e), tf.float64)
+                                 * weights)
+        gradients.append([t.numpy() for t in tape.gradient(loss, [g, e])])
+    for ours, reference in zip(*gradients):
+        np.testing.assert_allclose(ours, reference, rtol=1e-4, atol=1e-5)
+
+
 def test_cross_entropy_uses_exact_log_odds_and_keeps_the_gradient_when_saturated():
     """A positive class scored at logit -30: the seed's log(p + 1e-5) is flat there, the exact loss is not."""
     import tf_keras as keras
@@ -185,6 +209,27 @@ def test_multi_rate_adam_moves_each_members_variables_at_its_own_rate():
     kernel_step = np.abs(logistic[0].numpy() - before[0])
     assert np.max(kernel_step) == pytest.approx(0.1, rel=1e-3)
     assert np.max(np.abs(moe[0].numpy() - moe_before)) == pytest.approx(0.05, rel=1e-3)  # the ensemble's rate
+
+
+@pytest.mark.parametrize("multiplier", [1.0, 2.5])
+def test_multi_rate_adam_is_keras_adam_with_its_step_scaled(multiplier):
+    """The fused update against keras Adam over a few steps of a cosine schedule with gradient clipping."""
+    import tf_keras as keras
+    from trainer.optimizers import MultiRateAdam
+    rng = np.random.default_rng(0)
+    start = rng.standard_normal((50, 7)).astype(np.float32)
+    keras_weights, our_weights = tf.Variable(start), tf.Variable(start)
+    schedule = keras.optimizers.schedules.CosineDecay(0.01, 10)
+    keras_adam = keras.optimizers.Adam(schedule, clipnorm=1.0)
+    ours = MultiRateAdam(schedule, clipnorm=1.0, rate_multipliers=[([our_weights], multiplier)])
+    for scale in (1, 0.01, 3, 1e-4, 1):
+        gradient = tf.constant(rng.standard_normal((50, 7)).astype(np.float32) * scale)
+        before = keras_weights.numpy()
+        keras_adam.apply_gradients([(gradient, keras_weights)])
+        keras_weights.assign(before + multiplier * (keras_weights.numpy() - before))
+        ours.apply_gradients([(gradient, our_weights)])
+    assert np.abs(our_weights.numpy() - start).max() > 0.03 * multiplier  # it moved
+    np.testing.assert_allclose(our_weights.numpy(), keras_weights.numpy(), atol=1e-5 * multiplier)
 
 
 def test_ensemble_can_hold_two_copies_of_a_model_with_their_own_weights():

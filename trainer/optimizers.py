@@ -32,7 +32,10 @@ def learning_rate_schedule(name: str, base_learning_rate: float, total_steps: in
 class MultiRateAdam(keras.optimizers.Adam):
     """keras Adam; the variables of each (variables, m) in `rate_multipliers` move m times as far.
 
-    Variables are told apart by the optimizer's own variable key (members of an ensemble may reuse names)."""
+    A dense update is TensorFlow's fused Adam kernel (one pass over the weight and its two moments; Keras's
+    own update is eight tensor ops, a seventh of the best ensemble's step) at the learning rate x m: the same
+    arithmetic as keras Adam, whose step is proportional to the rate. Variables are told apart by the
+    optimizer's own variable key (members of an ensemble may reuse names)."""
 
     def __init__(self, *args, rate_multipliers: Sequence[Tuple[Sequence[tf.Variable], float]] = (), **kwargs):
         super().__init__(*args, **kwargs)
@@ -41,6 +44,20 @@ class MultiRateAdam(keras.optimizers.Adam):
 
     def update_step(self, gradient, variable):
         multiplier = self._multiplier_by_key.get(self._var_key(variable), 1.0)
+        if isinstance(gradient, tf.IndexedSlices) or self.amsgrad or self.adaptive_epsilon:
+            return self._scaled_keras_update(gradient, variable, multiplier)
+        index = self._index_dict[self._var_key(variable)]
+        dtype = variable.dtype
+        step = tf.cast(self.iterations + 1, dtype)
+        beta_1, beta_2 = tf.cast(self.beta_1, dtype), tf.cast(self.beta_2, dtype)
+        return tf.raw_ops.ResourceApplyAdam(
+            var=variable.handle, m=self._momentums[index].handle, v=self._velocities[index].handle,
+            beta1_power=tf.pow(beta_1, step), beta2_power=tf.pow(beta_2, step),
+            lr=tf.cast(self.learning_rate, dtype) * multiplier, beta1=beta_1, beta2=beta_2,
+            epsilon=tf.cast(self.epsilon, dtype), grad=gradient)
+
+    def _scaled_keras_update(self, gradient, variable, multiplier: float):
+        """Keras's own update (sparse gradients, amsgrad), its step scaled afterwards."""
         if multiplier == 1.0:
             return super().update_step(gradient, variable)
         before = tf.identity(variable)
