@@ -419,6 +419,9 @@ def genuine_frames_section(results, brief: bool = False) -> List[str]:
                           f"{row['fold_quality']['videos']} videos (their most common class alone: "
                           f"{row['fold_quality']['majority_class_hit_at_one']:.4f})" for row in run["fold_runs"]) + "."
               for run in runs if run.get("folds_missing") and not run.get("speed_only")]
+    notes += [f"`{run['model']}` {run['setting'].replace('_', ' ')} ranks `{only}` first for every video, so its "
+              f"hit@1 is that class's share of the videos."
+              for run in scored for only in [one_top_class(run, gf.get("classes", {}))] if only]
     intro = (f"Out of fold on the {scored[0]['out_of_fold']['videos']} genuine 2018 videos of `../shared` (5 "
              f"classes, {gf['folds']} folds by file" + (f"; not every fold: {', '.join(partial)}" if partial else "")
              + f"): hit@1 over all 3,862 classes (the most common class alone: {metric(majority)}) and the mean "
@@ -432,6 +435,13 @@ def genuine_frames_section(results, brief: bool = False) -> List[str]:
     return ["### Frame-level models on genuine frames (`bench.genuine_frames`)", "", intro + " Time: all folds' "
             "pipelines; largest stage: the highest peak of any stage.", "", *table(header, rows), "",
             *[" ".join(notes)] * bool(notes), *([""] if notes else [])]
+
+
+def one_top_class(run, class_names: Dict[str, str]) -> Optional[str]:
+    """The name of the class a run's model ranks first for every scored video; None when it varies (or the
+    run kept no per-video scores)."""
+    top = {c for fold in run.get("fold_runs", []) for c in fold.get("scores", {}).get("top_class", [])}
+    return class_names.get(str(top.pop()), "?") if len(top) == 1 else None
 
 
 def render_genuine_frames(results) -> str:

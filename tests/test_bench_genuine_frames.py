@@ -63,3 +63,12 @@ def test_folds_measured_apart_pool_to_the_quality_of_all_videos_at_once():
     pooled = genuine_frames.scores_quality(genuine_frames.pooled_scores(rows))
     assert pooled == genuine_frames.pooled_quality(probabilities[order], [labels[i] for i in order])
     assert pooled["videos"] == 40 and pooled["mean_class_ap"] is not None
+
+
+def test_a_model_that_ranks_one_class_first_for_every_video_is_named_in_the_notes():
+    names = {"170": "Cat", "709": "Bear"}
+    constant = {"fold_runs": [{"scores": {"top_class": [170, 170]}}, {"scores": {"top_class": [170]}}]}
+    varied = {"fold_runs": [{"scores": {"top_class": [170, 709]}}]}
+    assert report.one_top_class(constant, names) == "Cat"
+    assert report.one_top_class(varied, names) is None
+    assert report.one_top_class({"fold_runs": [{}]}, names) is None  # an older row without per-video scores
