@@ -181,9 +181,16 @@ def op_cpu_seconds(xplane_path: str) -> dict:
                 continue
             for event in line.events:
                 name = plane.event_metadata[event.metadata_id].name
-                if ":" in name:  # an op; the executor's own spans have no op type
+                if is_op_event(name):
                     seconds[name] = seconds.get(name, 0.0) + event.duration_ps * 1e-12
     return seconds
+
+
+def is_op_event(name: str) -> bool:
+    """An op's event is "scope/name:OpType"; the executor's own spans ("ExecutorState::Process", around
+    every op it runs) and thread-pool spans are not ops."""
+    scope, colon, op_type = name.rpartition(":")
+    return bool(colon and scope and op_type) and not scope.endswith(":")
 
 
 def layer_classes(model, prefix: str = "") -> dict:

@@ -774,7 +774,12 @@ def step_time_section(results) -> List[str]:
             "The in-memory step above under TensorFlow's profiler: each op's CPU time (both cores' threads "
             "summed), grouped by the layer class it computes for, forward and gradient alike; `matmul` is every "
             "matrix product, `optimizer` the weight update.", "",
-            *table(["recipe", "--precision", "op CPU time / step", *shown, "rest"], rows), ""]
+            *table(["recipe", "--precision", "op CPU time / step", *shown, "rest"], rows), "",
+            *[f"{e['date']}, {e['change']}: seconds a step " + ", ".join(
+                f"`{policy}` {e['before'][policy]['seconds_per_step']:.2f} → {after['seconds_per_step']:.2f}"
+                for policy, after in e["after"].items()) + f" ({e['measure']}; what was tried and dropped: "
+              "`experiments` in bench/results/precision.json)." for e in results["precision"].get("experiments", [])],
+            *[""] * bool(results["precision"].get("experiments"))]
 
 
 def render_precision(results) -> str:

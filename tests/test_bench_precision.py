@@ -56,3 +56,10 @@ def test_op_category_takes_the_innermost_layer_of_a_member_and_its_gradient():
     assert category("EnsembleModel/predictions/Sigmoid:Sigmoid") == "MeanOfSigmoids"
     assert category("Adam/ResourceApplyAdam_3:ResourceApplyAdam") == "optimizer"
     assert category("cross_entropy_loss/Mean:Mean") == "loss and other"
+
+
+def test_only_op_events_count_not_the_executor_spans_around_them():
+    assert bench_precision.is_op_event("AddN_13:AddN")
+    assert bench_precision.is_op_event("gradient_tape/EnsembleModel/MoeModel_member/predictions_logits/Neg:Neg")
+    for span in ("ExecutorState::Process", "ParallelFor", "Iterator::Prefetch"):
+        assert not bench_precision.is_op_event(span)
