@@ -32,9 +32,9 @@ def learning_rate_schedule(name: str, base_learning_rate: float, total_steps: in
 class MultiRateAdam(keras.optimizers.Adam):
     """keras Adam; the variables of each (variables, m) in `rate_multipliers` move m times as far.
 
-    A dense update is TensorFlow's fused Adam kernel (one pass over the weight and its two moments; Keras's
-    own update is eight tensor ops, a seventh of the best ensemble's step) at the learning rate x m: the same
-    arithmetic as keras Adam, whose step is proportional to the rate. Variables are told apart by the
+    A dense update is TensorFlow's fused Adam kernel at the learning rate x m: one pass over the weight and its
+    two moments, the same arithmetic as keras Adam's eight tensor ops (with clipping, the optimizer took an
+    eighth of the best ensemble's step: the profile in bench/results/precision.json). Variables are told apart by the
     optimizer's own variable key (members of an ensemble may reuse names)."""
 
     def __init__(self, *args, rate_multipliers: Sequence[Tuple[Sequence[tf.Variable], float]] = (), **kwargs):
@@ -57,7 +57,7 @@ class MultiRateAdam(keras.optimizers.Adam):
             epsilon=tf.cast(self.epsilon, dtype), grad=gradient)
 
     def _scaled_keras_update(self, gradient, variable, multiplier: float):
-        """Keras's own update (sparse gradients, amsgrad), its step scaled afterwards."""
+        """Keras's own update (sparse gradients, amsgrad, adaptive epsilon), its step scaled afterwards."""
         if multiplier == 1.0:
             return super().update_step(gradient, variable)
         before = tf.identity(variable)

@@ -52,7 +52,7 @@ class MixtureOfExpertsLogits(keras.layers.Layer):
 
     The softmax's normaliser is in both log p and log(1 - p) and cancels, so the raw gate logits serve. Each
     term is a [B, C] slab (mixture axis first) combined elementwise: reductions and slices along a last axis
-    of 2-3 items took a fifth of the best ensemble's training step (bench/results/precision.json, profile).
+    of 2-3 items took a fifth of the best ensemble's training step (the profile in bench/results/precision.json).
     """
 
     def call(self, inputs):
