@@ -34,8 +34,8 @@ class MultiRateAdam(keras.optimizers.Adam):
 
     A dense update is TensorFlow's fused Adam kernel at the learning rate x m: one pass over the weight and its
     two moments, the same arithmetic as keras Adam's eight tensor ops (with clipping, the optimizer took an
-    eighth of the best ensemble's step: the profile in bench/results/precision.json). Variables are told apart by the
-    optimizer's own variable key (members of an ensemble may reuse names)."""
+    eighth of the best ensemble's step: the profile in bench/results/precision.json). Variables are told apart
+    by the optimizer's own variable key (members of an ensemble may reuse names)."""
 
     def __init__(self, *args, rate_multipliers: Sequence[Tuple[Sequence[tf.Variable], float]] = (), **kwargs):
         super().__init__(*args, **kwargs)
