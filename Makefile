@@ -77,6 +77,8 @@ bench: venv
 	$(PY) -m bench.shard_check
 	$(MAKE) flink-up && $(PY) -m bench.flink_cost
 	$(PY) -m bench.models
+	$(PY) -m bench.precision
+	$(PY) -m bench.scoring --precisions float32 mixed_bfloat16
 	$(PY) -m bench.report
 
 bench-report: venv

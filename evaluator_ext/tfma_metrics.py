@@ -21,12 +21,39 @@ PERR_NAME = "perr"
 MAP_NAME = "map"
 
 
+# The last lookup: TFMA hands the same example object to every metric's combiner in turn, so three of
+# four lookups are repeats. One tuple, replaced whole, so concurrent bundles never see a torn entry.
+_last_lookup = (None, None, None)
+
+
 def _label_and_prediction(element, eval_config, model_name, output_name):
     """(labels [C], predictions [C]) of one example, unflattened."""
-    label, prediction, _ = next(metric_util.to_label_prediction_example_weight(
-        element, eval_config=eval_config, model_name=model_name, output_name=output_name,
-        flatten=False, squeeze=False, example_weighted=False))
+    global _last_lookup
+    last_element, last_names, last_result = _last_lookup
+    if last_element is element and last_names == (model_name, output_name):
+        return last_result
+    result = _lookup_label_and_prediction(element, eval_config, model_name, output_name)
+    _last_lookup = (element, (model_name, output_name), result)
+    return result
+
+
+def _lookup_label_and_prediction(element, eval_config, model_name, output_name):
+    label, prediction = _own_value(element.label, model_name, output_name), \
+        _own_value(element.prediction, model_name, output_name)
+    if not (isinstance(label, np.ndarray) and isinstance(prediction, np.ndarray)):
+        # TFMA's general lookup (label/prediction keys, vocabularies); ~50 us an example, so only when needed.
+        label, prediction, _ = next(metric_util.to_label_prediction_example_weight(
+            element, eval_config=eval_config, model_name=model_name, output_name=output_name,
+            flatten=False, squeeze=False, example_weighted=False))
     return np.asarray(label).reshape(-1), np.asarray(prediction).reshape(-1)
+
+
+def _own_value(value, model_name, output_name):
+    """A model's (and output's) entry of TFMA's per-model / per-output dicts; arrays pass through."""
+    for name in (model_name, output_name):
+        if isinstance(value, dict) and name in value:
+            value = value[name]
+    return value
 
 
 class _PerExampleCombiner(beam.CombineFn):

@@ -63,3 +63,20 @@ def test_only_op_events_count_not_the_executor_spans_around_them():
     assert bench_precision.is_op_event("gradient_tape/EnsembleModel/MoeModel_member/predictions_logits/Neg:Neg")
     for span in ("ExecutorState::Process", "ParallelFor", "Iterator::Prefetch"):
         assert not bench_precision.is_op_event(span)
+
+
+def test_scoring_speed_is_marginal_so_start_up_cancels():
+    from bench import scoring
+    small = {"scored_videos": 1000, "stage_seconds": {"Evaluator": 20.0, "BulkInferrer": 10.0,
+                                                      "PredictionsCsvExporter": 15.0}}
+    large = {"scored_videos": 5000, "stage_seconds": {"Evaluator": 22.0, "BulkInferrer": 14.0,
+                                                      "PredictionsCsvExporter": 15.0}}
+    assert scoring.marginal_videos_per_second(small, large) == {
+        "Evaluator": 2000, "BulkInferrer": 1000, "PredictionsCsvExporter": None}  # None: no growth seen
+
+
+def test_scoring_runs_each_recipe_with_its_flags_but_not_its_training_length():
+    from bench import scoring
+    flags = scoring.recipe_flags("video_level_best")
+    assert "--model=EnsembleModel" in flags and "--input_normalization=l2" in flags
+    assert not [f for f in flags if f.startswith(("--num_epochs", "--min_train_steps", "#"))]

@@ -99,3 +99,22 @@ def test_each_release_has_its_vocabulary_or_none():
     from yt8m_tfx import class_names
     assert class_names.vocabulary_of("yt8m-2018") == class_names.load_vocabulary()
     assert class_names.vocabulary_of("yt8m-2017") is None  # not shipped: outputs keep bare ids
+
+
+@pytest.mark.parametrize("value", [
+    np.array([0.5, 0.25, 1e-7], np.float32), np.array([[3, 7, 3861]], np.int64), np.array([2, 5], np.int32),
+    np.array([b"Xy12", "vidé".encode()], object), np.array([1.5, 2.5], np.float64)])
+def test_prediction_log_tensors_read_like_tf_make_ndarray(value):
+    import tensorflow as tf
+    from inference.components import tensor_values
+    proto = tf.make_tensor_proto(value)
+    np.testing.assert_array_equal(tensor_values(proto), tf.make_ndarray(proto).reshape(-1))
+    # The compact form: one value standing for a whole tensor of it; and the repeated-field form.
+    compact = tf.make_tensor_proto(value.reshape(-1)[0], shape=[4])
+    np.testing.assert_array_equal(tensor_values(compact), tf.make_ndarray(compact).reshape(-1))
+    if value.dtype in (np.float32, np.int64):
+        repeated = tf.make_tensor_proto(value)
+        field = repeated.float_val if value.dtype == np.float32 else repeated.int64_val
+        repeated.ClearField("tensor_content")
+        field.extend(value.reshape(-1).tolist())
+        np.testing.assert_array_equal(tensor_values(repeated), value.reshape(-1))

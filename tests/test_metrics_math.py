@@ -50,6 +50,18 @@ def test_metrics_match_the_naive_reference_on_random_data(seed):
     assert metrics_math.perr(predictions, labels) == pytest.approx(reference_perr(predictions, labels), abs=1e-12)
 
 
+@pytest.mark.parametrize("decimals", [1, 2])
+def test_perr_ranks_ties_like_a_stable_full_sort(decimals):
+    # Coarse scores tie across each video's top-L boundary, up to whole rows of zeros; label counts vary.
+    rng = np.random.default_rng(decimals)
+    predictions, labels = _random_case(rng, videos=200, classes=60)
+    predictions = np.round(predictions, decimals)
+    predictions[:5] = 0.0
+    labels[10:20, :12] = 1
+    expected = [reference_perr(predictions[i:i + 1], labels[i:i + 1]) for i in range(len(labels))]
+    np.testing.assert_allclose(metrics_math.perr_per_video(predictions, labels), expected, atol=1e-12)
+
+
 def test_gap_state_is_independent_of_batching_and_merge_order():
     rng = np.random.default_rng(7)
     predictions, labels = _random_case(rng, videos=400)

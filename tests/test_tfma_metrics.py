@@ -115,3 +115,20 @@ def test_metrics_load_from_an_eval_config_by_module_path():
     assert metrics.get_config()["top_k"] == 7
     assert isinstance(metrics, metric_types.Metric) and metrics_math.DEFAULT_TOP_K == 20
 
+
+
+@pytest.mark.parametrize("model_name", ["", "candidate", "baseline"])
+def test_the_direct_label_and_prediction_lookup_agrees_with_tfmas(case, model_name):
+    predictions, labels = case
+    prediction = predictions[0] if not model_name else {"candidate": predictions[0], "baseline": predictions[1]}
+    element = metric_util.to_standard_metric_inputs(
+        {"labels": labels[0].astype(np.float32), "predictions": prediction,
+         "example_weights": np.array([1.0], np.float32)})
+    eval_config = tfma.EvalConfig(model_specs=[tfma.ModelSpec(name=model_name)] if model_name else [])
+    label, scores = tfma_metrics._label_and_prediction(element, eval_config, model_name, "")
+    tfma_label, tfma_scores, _ = next(metric_util.to_label_prediction_example_weight(
+        element, eval_config=eval_config, model_name=model_name, output_name="", flatten=False, squeeze=False,
+        example_weighted=False))
+    np.testing.assert_array_equal(label, np.asarray(tfma_label).reshape(-1))
+    np.testing.assert_array_equal(scores, np.asarray(tfma_scores).reshape(-1))
+    np.testing.assert_array_equal(scores, predictions[1 if model_name == "baseline" else 0])
