@@ -789,15 +789,15 @@ def scoring_section(results, brief: bool = False) -> List[str]:
     bench = results.get("scoring")
     if not bench or not bench.get("runs"):
         return []
-    stages = ("Evaluator", "BulkInferrer", "PredictionsCsvExporter")
+    from bench.scoring import SCORING_STAGES as stages
     rows = []
     for row in bench["runs"].values():
-        small, large = row["runs"][0], row["runs"][-1]
+        large = row["runs"][-1]
         speeds = row["marginal_videos_per_second"]
         rows.append([f"`{row['recipe']}`", f"`{row['precision']}`", *[rate(speeds.get(stage)) for stage in stages],
                      rate(row.get("model_alone_videos_per_second")),
                      " / ".join(f"{large['stage_seconds'][stage]:.0f}" for stage in stages)])
-    sizes = sorted({(r["scored_videos"]) for row in bench["runs"].values() for r in row["runs"]})
+    sizes = sorted({r["scored_videos"] for row in bench["runs"].values() for r in row["runs"]})
     dates = sorted({row["date"][:10] for row in bench["runs"].values()})
     lines = ["### Scoring speed (`python -m bench.scoring`)", "",
              f"({', '.join(dates)}.) Marginal videos/s of each stage: 1,000 / the seconds per 1,000 more videos "

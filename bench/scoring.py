@@ -5,12 +5,12 @@ shards as the eval split); each stage's marginal speed is 1,000 / (seconds per 1
 between them, so its start-up (TensorFlow import, model load, Beam set-up) cancels out. Training is cut to
 `--train_steps` steps on 8 shards: what a video costs to score depends on the model's shape, not on how
 well it was trained, so those runs carry no quality. Also the model alone: the serving signature over the
-larger eval set in one process (inference.predict's loop), the floor of the two stages that run the model.
+larger eval set in one process, batches already in memory: the floor of the two stages that run the model.
 
   .venv/bin/python -m bench.scoring                              # best and fast recipes (~15 min)
   .venv/bin/python -m bench.scoring --recipes video_level_best --precisions float32 mixed_bfloat16
 
-Writes bench/results/scoring.json (rows merged by recipe).
+Writes bench/results/scoring.json (rows merged by "<recipe> <precision>").
 """
 from __future__ import annotations
 
@@ -34,17 +34,19 @@ LENGTH_FLAGS = ("--num_epochs", "--min_train_steps")
 
 def recipe_flags(name: str):
     """The recipe's flags without its training length."""
-    with open(os.path.join(common.PROJECT_ROOT, "recipes", f"{name}.flags")) as f:
+    from bench.video_models import recipe_path
+    with open(recipe_path(name)) as f:
         lines = [line.strip() for line in f]
     return [line for line in lines if line and not line.startswith("#") and not line.startswith(LENGTH_FLAGS)]
 
 
 def marginal_videos_per_second(small: dict, large: dict) -> dict:
-    """{stage: videos/s} from the stage seconds of two runs that scored small["videos"] and large["videos"]."""
+    """{stage: videos/s} from the stage seconds of two runs that scored small["scored_videos"] and
+    large["scored_videos"]; a stage either run lacks is left out, None where its time did not grow."""
     extra = large["scored_videos"] - small["scored_videos"]
     speeds = {}
     for stage in SCORING_STAGES:
-        if stage in small["stage_seconds"] and stage in large["stage_seconds"]:
+        if small["stage_seconds"].get(stage) is not None and large["stage_seconds"].get(stage) is not None:
             delta = large["stage_seconds"][stage] - small["stage_seconds"][stage]
             speeds[stage] = round(extra / delta, 0) if delta > 0 else None
     return speeds
@@ -79,7 +81,8 @@ def measure(recipe: str, precision: str, sizes, train_steps: int, bench_root: st
                                os.path.join(root, "runner.log"))
         seconds = common.stage_seconds(os.path.join(root, "pipeline"))
         runs.append({"eval_shards": size, "scored_videos": common.count_records(glob.glob(globs["eval"])),
-                     "wall_seconds": run["wall_seconds"], "mean_load_1min": run["mean_load_1min"],
+                     "wall_seconds": run["wall_seconds"], "peak_tree_rss_mib": run["peak_tree_rss_mib"],
+                     "mean_load_1min": run["mean_load_1min"],
                      "stage_seconds": {stage: seconds.get(stage) for stage in SCORING_STAGES},
                      "pipeline_root": os.path.join(root, "pipeline"), "eval_glob": globs["eval"]})
     largest = runs[-1]

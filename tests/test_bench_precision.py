@@ -73,6 +73,8 @@ def test_scoring_speed_is_marginal_so_start_up_cancels():
                                                       "PredictionsCsvExporter": 15.0}}
     assert scoring.marginal_videos_per_second(small, large) == {
         "Evaluator": 2000, "BulkInferrer": 1000, "PredictionsCsvExporter": None}  # None: no growth seen
+    large["stage_seconds"]["BulkInferrer"] = None  # a run where the stage did not run
+    assert "BulkInferrer" not in scoring.marginal_videos_per_second(small, large)
 
 
 def test_scoring_runs_each_recipe_with_its_flags_but_not_its_training_length():

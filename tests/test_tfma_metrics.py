@@ -116,7 +116,6 @@ def test_metrics_load_from_an_eval_config_by_module_path():
     assert isinstance(metrics, metric_types.Metric) and metrics_math.DEFAULT_TOP_K == 20
 
 
-
 @pytest.mark.parametrize("model_name", ["", "candidate", "baseline"])
 def test_the_direct_label_and_prediction_lookup_agrees_with_tfmas(case, model_name):
     predictions, labels = case
